@@ -1,0 +1,143 @@
+"""Prefetch resolution: use what the EHR sent, fetch what it did not, fail with 412 when required.
+
+The policy, per key of the service's prefetch templates (CDS Hooks 2.0 §Prefetch):
+
+* value present (a resource or a Bundle): used as is;
+* value ``null``: the EHR says there is no data; used as "no data";
+* value an OperationOutcome, or key absent: the EHR could not or did not prefetch it; the service
+  fetches it from ``fhirServer`` (with the ``fhirAuthorization`` bearer token when given);
+* still unavailable: a *required* key raises :class:`PrefetchUnavailable` (HTTP 412); an optional
+  key becomes a data note that the cards show, so the clinician knows the answer may be incomplete.
+
+FHIR reads go through a :class:`Fetcher`, a small protocol that tests replace with a plain function.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from cds_service.errors import PrefetchUnavailable
+from cds_service.hooks import HookRequest
+from cds_service.services import ServiceDefinition, render_template
+
+
+class FetchError(Exception):
+    """A FHIR read failed; the message is safe to log (no token, no patient data)."""
+
+
+class Fetcher(Protocol):
+    """Reads one FHIR search or read URL, following ``next`` links within the deadline."""
+
+    def __call__(self, url: str, token: str | None, deadline: float) -> dict[str, Any]:
+        """Return the resource or a searchset Bundle of all pages, or raise :class:`FetchError`."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class PrefetchNote:
+    """Why a prefetch key could not be used (shown on cards; free of patient data)."""
+
+    key: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class ResolvedPrefetch:
+    """The data the decision path will read.
+
+    Attributes:
+        documents: Prefetch key -> resource, Bundle or ``None`` (no data).
+        notes: Keys that are unavailable and why.
+        fetched: Keys that were read from the FHIR server rather than prefetched.
+    """
+
+    documents: dict[str, Any]
+    notes: tuple[PrefetchNote, ...]
+    fetched: tuple[str, ...]
+
+
+def _is_operation_outcome(value: Any) -> bool:
+    return isinstance(value, dict) and value.get("resourceType") == "OperationOutcome"
+
+
+def resolve_prefetch(
+    request: HookRequest,
+    service: ServiceDefinition,
+    fetch: Fetcher | None,
+    *,
+    budget_seconds: float,
+    clock: Callable[[], float] = time.monotonic,
+) -> ResolvedPrefetch:
+    """Resolve every prefetch key of ``service`` for ``request`` (see the module docstring)."""
+    documents: dict[str, Any] = {}
+    missing: dict[str, str] = {}
+    for key in service.prefetch:
+        value = request.prefetch.get(key, _ABSENT)
+        if value is _ABSENT:
+            missing[key] = "not prefetched"
+        elif _is_operation_outcome(value):
+            missing[key] = "the EHR reported an error for this prefetch"
+        else:
+            documents[key] = value
+
+    notes: list[PrefetchNote] = []
+    fetched: list[str] = []
+    if missing:
+        if request.fhir_server is None or fetch is None:
+            for key, why in missing.items():
+                notes.append(PrefetchNote(key, f"{why}; no FHIR server to fetch it from"))
+        else:
+            results = _fetch_all(request, service, missing, fetch, clock() + budget_seconds)
+            for key, outcome in results.items():
+                if isinstance(outcome, FetchError):
+                    notes.append(PrefetchNote(key, f"{missing[key]}; fetching it failed: {outcome}"))
+                else:
+                    documents[key] = outcome
+                    fetched.append(key)
+
+    unavailable_required = sorted(n.key for n in notes if n.key in service.required_prefetch)
+    if unavailable_required:
+        raise PrefetchUnavailable(
+            "CDS-412-01",
+            "required prefetch data is missing and could not be fetched: " + ", ".join(unavailable_required),
+            tuple(f"{n.key}: {n.message}" for n in notes if n.key in service.required_prefetch),
+        )
+    return ResolvedPrefetch(documents=documents, notes=tuple(notes), fetched=tuple(sorted(fetched)))
+
+
+_ABSENT = object()
+
+
+def _fetch_all(
+    request: HookRequest,
+    service: ServiceDefinition,
+    missing: dict[str, str],
+    fetch: Fetcher,
+    deadline: float,
+) -> dict[str, dict[str, Any] | FetchError]:
+    """Fetch the missing keys in parallel; each result is a document or the error it raised."""
+    base = request.fhir_server
+    token = request.fhir_authorization.access_token if request.fhir_authorization else None
+    context = request.template_context()
+    urls: dict[str, str] = {}
+    results: dict[str, dict[str, Any] | FetchError] = {}
+    for key in missing:
+        try:
+            urls[key] = f"{base}/{render_template(service.prefetch[key], context)}"
+        except KeyError:
+            results[key] = FetchError("its template needs context this hook call did not give")
+
+    def one(key: str) -> tuple[str, dict[str, Any] | FetchError]:
+        try:
+            return key, fetch(urls[key], token, deadline)
+        except FetchError as exc:
+            return key, exc
+
+    if urls:
+        with ThreadPoolExecutor(max_workers=min(4, len(urls))) as pool:
+            results.update(dict(pool.map(one, sorted(urls))))
+    return results
