@@ -1,0 +1,270 @@
+"""The HTTP layer: CDS Hooks 2.0 routes, CORS, health checks and error responses.
+
+The only module that touches ``flask.request``. Each view parses, delegates to the decision path or
+the store, and serializes. Every error becomes an OperationOutcome with its proper 4xx (or 503);
+no stack trace or patient data ever reaches a caller or a log line.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import time
+import uuid
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from flask import Blueprint, Flask, Response, current_app, g, request
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+
+from cds_service.cards import card_uuid_for
+from cds_service.errors import (
+    CdsError,
+    InvalidRequest,
+    MethodNotAllowed,
+    NotFound,
+    PayloadTooLarge,
+    ServiceUnavailable,
+    UnsupportedMediaType,
+    operation_outcome,
+)
+from cds_service.hooks import parse_feedback, parse_hook_request
+from cds_service.logs import get_logger
+from cds_service.storage import IssuedCard, StorageError
+
+if TYPE_CHECKING:
+    from cds_service.app import AppState
+
+bp = Blueprint("cds", __name__)
+
+_JSON_TYPES = ("application/json", "application/fhir+json")
+_SAFE_REQUEST_ID = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
+
+
+def state() -> AppState:
+    """The application state built at start-up."""
+    from cds_service.app import STATE_KEY
+
+    result: AppState = current_app.extensions[STATE_KEY]
+    return result
+
+
+def json_response(body: Any, status: int = 200, *, content_type: str = "application/json") -> Response:
+    """Serialize ``body`` as compact JSON."""
+    return Response(
+        json.dumps(body, ensure_ascii=False, separators=(",", ":")),
+        status=status,
+        content_type=f"{content_type}; charset=utf-8",
+    )
+
+
+def base_url() -> str:
+    """The public base URL: configured, else the one this request came in on."""
+    configured = state().settings.public_base_url
+    return configured or request.host_url.rstrip("/")
+
+
+def read_json_body() -> Any:
+    """Decode the request body as JSON, with proper 4xx errors for anything else."""
+    mimetype = request.mimetype or ""
+    if mimetype not in _JSON_TYPES:
+        raise UnsupportedMediaType("CDS-415-01", "the body must be sent as application/json")
+    raw = request.get_data(cache=False)
+    if not raw:
+        raise InvalidRequest("CDS-400-01", "the request body is empty")
+    try:
+        return json.loads(raw)
+    except RecursionError:
+        raise InvalidRequest("CDS-400-06", "the JSON body is nested too deeply") from None
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidRequest("CDS-400-01", "the request body is not valid JSON") from None
+
+
+@bp.get("/cds-services")
+def discovery() -> Response:
+    """CDS Hooks discovery: the published service definitions."""
+    return json_response(state().registry.discovery)
+
+
+@bp.post("/cds-services/<service_id>")
+def call_service(service_id: str) -> Response:
+    """Run one CDS service for a CDS Hooks request."""
+    app_state = state()
+    service = app_state.registry.get(service_id)
+    g.service = service.id
+    hook_request = parse_hook_request(read_json_body(), expected_hook=service.hook)
+    g.hook_instance = hook_request.hook_instance
+    evaluation = app_state.path.evaluate(hook_request, service, today=app_state.today(), base_url=base_url())
+    issued = (
+        [
+            IssuedCard(card_uuid_for(hook_request.hook_instance, r.rule_id), r.rule_id, r.topic)
+            for r in evaluation.decision.recommendations
+        ]
+        if evaluation.decision.applicable
+        else []
+    )
+    try:
+        app_state.store.record_cards(service.id, hook_request.hook_instance, issued, datetime.now(UTC))
+    except StorageError as exc:
+        get_logger().warning("cards not recorded", extra={"code": "CDS-STORE-01", "reason": str(exc)})
+    g.cards = len(evaluation.response["cards"])
+    g.fetched = list(evaluation.prefetch.fetched) or None
+    return json_response(evaluation.response)
+
+
+@bp.post("/cds-services/<service_id>/feedback")
+def feedback(service_id: str) -> Response:
+    """Store CDS Hooks feedback; 200 only once it is committed."""
+    app_state = state()
+    service = app_state.registry.get(service_id)
+    g.service = service.id
+    items = parse_feedback(read_json_body())
+    try:
+        app_state.store.record_feedback(service.id, items, datetime.now(UTC))
+    except StorageError as exc:
+        raise ServiceUnavailable("CDS-503-02", "feedback could not be stored; please retry") from exc
+    return json_response({})
+
+
+@bp.get("/healthz")
+def healthz() -> Response:
+    """Liveness: the process answers."""
+    return json_response({"status": "ok"})
+
+
+@bp.get("/readyz")
+def readyz() -> Response:
+    """Readiness: knowledge loaded and storage reachable."""
+    app_state = state()
+    try:
+        app_state.store.ping()
+    except StorageError as exc:
+        raise ServiceUnavailable("CDS-503-01", "storage is not reachable") from exc
+    return json_response(
+        {
+            "status": "ready",
+            "knowledgeVersion": app_state.knowledge.version,
+            "services": len(app_state.registry.services),
+        }
+    )
+
+
+@bp.get("/knowledge/sources/<source_id>")
+def source_page(source_id: str) -> Response:
+    """A short public page about a cited source that has no public URL of its own."""
+    citation = state().knowledge.sources.get(source_id)
+    if citation is None:
+        raise NotFound("CDS-404-03", "no such source")
+    body = (
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+        f"<title>{html.escape(citation.label)}</title></head><body><main>"
+        f"<h1>{html.escape(citation.label)}</h1>"
+        f"<p>Document: {html.escape(citation.document)}</p>"
+        f"<p>Section: {html.escape(citation.section)}</p>"
+        + (f"<p>Evidence status: {html.escape(citation.status)}</p>" if citation.status else "")
+        + "<p>One of the sources of the CRLM decision-support service's rule base, version "
+        f"{html.escape(state().knowledge.version)}.</p></main></body></html>"
+    )
+    return Response(body, content_type="text/html; charset=utf-8")
+
+
+def _request_id() -> str:
+    supplied = request.headers.get("X-Request-Id", "")
+    if 0 < len(supplied) <= 64 and set(supplied) <= _SAFE_REQUEST_ID:
+        return supplied
+    return str(uuid.uuid4())
+
+
+def _before() -> Response | None:
+    g.started = time.perf_counter()
+    g.request_id = _request_id()
+    if request.method == "OPTIONS":
+        return Response(status=204)
+    return None
+
+
+def _cors(response: Response) -> Response:
+    origins = state().settings.cors_origins
+    origin = request.headers.get("Origin")
+    if origin and ("*" in origins or origin.rstrip("/") in origins):
+        response.headers["Access-Control-Allow-Origin"] = "*" if "*" in origins else origin
+        if "*" not in origins:
+            response.headers.add("Vary", "Origin")
+        response.headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
+        response.headers["Access-Control-Allow-Headers"] = "Authorization, Content-Type, X-Request-Id"
+        response.headers["Access-Control-Expose-Headers"] = "X-Request-Id"
+        response.headers["Access-Control-Max-Age"] = "600"
+    return response
+
+
+def _after(response: Response) -> Response:
+    response.headers["X-Request-Id"] = g.get("request_id", "")
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "no-store"
+    response = _cors(response)
+    duration = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
+    get_logger().info(
+        "request",
+        extra={
+            "request_id": g.get("request_id"),
+            "method": request.method,
+            "path": request.url_rule.rule if request.url_rule else "unmatched",
+            "service": g.get("service"),
+            "status": response.status_code,
+            "duration_ms": round(duration, 2),
+            "cards": g.get("cards"),
+            "fetched": g.get("fetched"),
+        },
+    )
+    return response
+
+
+def _error_response(error: CdsError) -> Response:
+    response = json_response(error.to_operation_outcome(), error.status, content_type="application/fhir+json")
+    if isinstance(error, MethodNotAllowed) and g.get("allowed_methods"):
+        response.headers["Allow"] = g.allowed_methods
+    return response
+
+
+def _handle_cds_error(error: CdsError) -> Response:
+    level = "warning" if error.status >= 500 else "info"
+    getattr(get_logger(), level)(
+        "request rejected",
+        extra={"request_id": g.get("request_id"), "code": error.code, "status": error.status},
+    )
+    return _error_response(error)
+
+
+def _handle_http_exception(error: HTTPException) -> Response:
+    if isinstance(error, RequestEntityTooLarge):
+        return _handle_cds_error(PayloadTooLarge("CDS-413-01", "the request body is larger than allowed"))
+    if error.code == 405:
+        allowed = getattr(error, "valid_methods", None) or []
+        g.allowed_methods = ", ".join(sorted(allowed))
+        return _handle_cds_error(MethodNotAllowed("CDS-405-01", "this method is not allowed here"))
+    if error.code == 404:
+        return _handle_cds_error(NotFound("CDS-404-02", "no such endpoint"))
+    status = error.code or 400
+    body = operation_outcome("processing", f"CDS-{status}-00: {error.name}")
+    return json_response(body, status, content_type="application/fhir+json")
+
+
+def _handle_unexpected(error: Exception) -> Response:
+    get_logger().error(
+        "internal error",
+        extra={"request_id": g.get("request_id"), "code": "CDS-500-01", "reason": type(error).__name__},
+    )
+    body = operation_outcome(
+        "exception", "CDS-500-01: internal error; the request id identifies it in the logs"
+    )
+    return json_response(body, 500, content_type="application/fhir+json")
+
+
+def init_app(app: Flask) -> None:
+    """Register the routes, CORS, request logging and error handlers on ``app``."""
+    app.register_blueprint(bp)
+    app.before_request(_before)
+    app.after_request(_after)
+    app.register_error_handler(CdsError, _handle_cds_error)
+    app.register_error_handler(HTTPException, _handle_http_exception)
+    app.register_error_handler(Exception, _handle_unexpected)
