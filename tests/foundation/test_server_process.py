@@ -1,0 +1,115 @@
+"""End-to-end tests against the real server process: `cds-service serve` and the Dockerfile's gunicorn."""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from tests.support import EXAMPLES, REPO, assert_conformant_response, validate
+
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    """A free TCP port on loopback."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@contextmanager
+def server(command: list[str], env: dict[str, str], port: int) -> Iterator[str]:
+    """Start ``command``, wait until /readyz answers, yield the base URL, then stop it."""
+    log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in the finally block below
+    process = subprocess.Popen(
+        command,
+        env={**os.environ, **env},
+        cwd=str(REPO),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None:
+                log.seek(0)
+                raise AssertionError(f"server exited early: {log.read().decode()[-2000:]}")
+            try:
+                with urllib.request.urlopen(f"{base}/readyz", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise AssertionError("server did not become ready within 60 s")
+            time.sleep(0.2)
+        yield base
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        log.close()
+
+
+def get_json(url: str) -> Any:
+    """GET a JSON document."""
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return json.loads(response.read())
+
+
+def post_file(url: str, path: Path) -> Any:
+    """POST a JSON file."""
+    request = urllib.request.Request(
+        url, data=path.read_bytes(), headers={"Content-Type": "application/json"}, method="POST"
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read())
+
+
+def test_cds_service_serve_answers_discovery_and_the_example(tmp_path: Path) -> None:
+    """`cds-service serve` starts gunicorn; discovery and the shipped example work over real HTTP."""
+    port = free_port()
+    env = {"CDS_DATABASE_URL": f"sqlite:///{tmp_path}/e2e.sqlite3"}
+    command = [str(BIN / "cds-service"), "serve", "--port", str(port), "--workers", "2"]
+    with server(command, env, port) as base:
+        discovery = get_json(f"{base}/cds-services")
+        validate(discovery, "discovery")
+        response = post_file(f"{base}/cds-services/crlm-patient-view", EXAMPLES / "patient-view-crlm.json")
+        assert_conformant_response(response)
+        assert response["cards"]
+
+
+def test_dockerfile_gunicorn_command_starts_the_app(tmp_path: Path) -> None:
+    """The gunicorn command in the Dockerfile's CMD starts the application and it becomes ready."""
+    dockerfile = (REPO / "Dockerfile").read_text("utf-8")
+    cmd_line = next(line for line in dockerfile.splitlines() if line.startswith("CMD "))
+    command: list[str] = json.loads(cmd_line.removeprefix("CMD "))
+    assert command[0] == "gunicorn"
+    port = free_port()
+    command = [str(BIN / "gunicorn"), *command[1:]]
+    command = [arg.replace("0.0.0.0:8080", f"127.0.0.1:{port}") for arg in command]
+    env_lines = [line.removeprefix("ENV ") for line in dockerfile.splitlines() if line.startswith("ENV ")]
+    env = dict(part.split("=", 1) for line in env_lines for part in shlex.split(line))
+    env = {k: v for k, v in env.items() if k.startswith("CDS_") and k != "CDS_DATABASE_URL"}
+    env["CDS_DATABASE_URL"] = f"sqlite:///{tmp_path}/docker.sqlite3"
+    with server(command, env, port) as base:
+        assert get_json(f"{base}/healthz") == {"status": "ok"}
+        assert get_json(f"{base}/cds-services")["services"]
