@@ -59,6 +59,18 @@ class Store(Protocol):
         """Stored feedback, oldest first, with the rule and topic of the card when known."""
         ...
 
+    def put_session(self, session_id: str, data: str, expires_at: float) -> None:
+        """Create or replace a server-side session (opaque text; ``expires_at`` is a Unix time)."""
+        ...
+
+    def get_session(self, session_id: str, now: float) -> str | None:
+        """The session's data, or ``None`` when unknown or expired."""
+        ...
+
+    def delete_session(self, session_id: str) -> None:
+        """Forget a session."""
+        ...
+
 
 MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
     (
@@ -85,6 +97,17 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
                 received_at TEXT NOT NULL
             )""",
             "CREATE INDEX IF NOT EXISTS feedback_card ON feedback (card_uuid)",
+        ),
+    ),
+    (
+        2,
+        (
+            """CREATE TABLE IF NOT EXISTS server_session (
+                session_id TEXT PRIMARY KEY,
+                data TEXT NOT NULL,
+                expires_at DOUBLE PRECISION NOT NULL
+            )""",
+            "CREATE INDEX IF NOT EXISTS server_session_expiry ON server_session (expires_at)",
         ),
     ),
 )
@@ -228,6 +251,36 @@ class SqliteStore:
             }
             for r in rows
         ]
+
+    def put_session(self, session_id: str, data: str, expires_at: float) -> None:
+        """Upsert the session and drop expired ones."""
+        with self._transaction() as db:
+            db.execute("DELETE FROM server_session WHERE expires_at < ?", (expires_at - 86400 * 2,))
+            db.execute(
+                "INSERT INTO server_session VALUES (?, ?, ?)"
+                " ON CONFLICT (session_id) DO UPDATE SET data = excluded.data, expires_at = excluded.expires_at",
+                (session_id, data, expires_at),
+            )
+
+    def get_session(self, session_id: str, now: float) -> str | None:
+        """Read the session unless it expired."""
+        try:
+            row = (
+                self._connection()
+                .execute(
+                    "SELECT data FROM server_session WHERE session_id = ? AND expires_at > ?",
+                    (session_id, now),
+                )
+                .fetchone()
+            )
+        except sqlite3.Error as exc:
+            raise StorageError(f"database error ({type(exc).__name__})") from None
+        return None if row is None else str(row[0])
+
+    def delete_session(self, session_id: str) -> None:
+        """Delete the session row."""
+        with self._transaction() as db:
+            db.execute("DELETE FROM server_session WHERE session_id = ?", (session_id,))
 
 
 def open_store(database_url: str) -> Store:
