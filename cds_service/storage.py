@@ -257,8 +257,8 @@ class SqliteStore:
         with self._transaction() as db:
             db.execute("DELETE FROM server_session WHERE expires_at < ?", (expires_at - 86400 * 2,))
             db.execute(
-                "INSERT INTO server_session VALUES (?, ?, ?)"
-                " ON CONFLICT (session_id) DO UPDATE SET data = excluded.data, expires_at = excluded.expires_at",
+                "INSERT INTO server_session VALUES (?, ?, ?) ON CONFLICT (session_id)"
+                " DO UPDATE SET data = excluded.data, expires_at = excluded.expires_at",
                 (session_id, data, expires_at),
             )
 
