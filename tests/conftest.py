@@ -38,3 +38,14 @@ def _client(app: Flask) -> Iterator[FlaskClient]:
     """A Flask test client for the application."""
     with app.test_client() as client:
         yield client
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """``--update-golden`` rewrites the expected golden responses for review in the diff."""
+    parser.addoption("--update-golden", action="store_true", help="rewrite tests/golden/cases/*/expected.json")
+
+
+@pytest.fixture(name="update_golden")
+def _update_golden(request: pytest.FixtureRequest) -> bool:
+    """True when the run should rewrite golden files instead of comparing."""
+    return bool(request.config.getoption("--update-golden"))
