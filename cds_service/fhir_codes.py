@@ -1932,6 +1932,22 @@ def observation_codes() -> frozenset[tuple[str, str]]:
     return frozenset(key for table in OBSERVATION_CODE_TABLES for key in table.codes())
 
 
+OBSERVATION_QUERY_SUFFIX: Final = "&_sort=-date&_count=200"
+"""Appended to the Observation prefetch template: newest first, so a truncated page keeps the latest."""
+
+
+def observation_prefetch_template() -> str:
+    """The ``observations`` prefetch template: this patient's Observations with exactly the codes read.
+
+    Uses only CDS Hooks 2.0 tokens (``{{context.patientId}}``) and the recommended query subset
+    (a reference parameter, a token list, ``_sort`` and ``_count``).
+    """
+    codes: list[str] = []
+    for table in OBSERVATION_CODE_TABLES:
+        codes.extend(f"{c.system}|{c.code}" for c in table.concepts if f"{c.system}|{c.code}" not in codes)
+    return "Observation?patient={{context.patientId}}&code=" + ",".join(codes) + OBSERVATION_QUERY_SUFFIX
+
+
 def _value_set_concepts(table: CodeTable) -> list[dict[str, Any]]:
     """ValueSet.compose.include entries, one per system, in table order."""
     by_system: dict[str, list[dict[str, Any]]] = {}

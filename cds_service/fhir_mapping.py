@@ -509,6 +509,7 @@ class _Entry:
     resource: Json
     full_url: str | None
     position: int
+    container: str | None = None
 
     @property
     def type(self) -> str:
@@ -517,8 +518,13 @@ class _Entry:
 
     @property
     def ref(self) -> str:
-        """Provenance reference: ``Type/id``, else the ``fullUrl``, else a positional label."""
+        """Provenance reference: ``Type/id``, else the ``fullUrl``, else a positional label.
+
+        A contained resource is named by its container's reference plus ``#id``.
+        """
         rid = _str(self.resource.get("id"))
+        if self.container is not None:
+            return f"{self.container}#{rid or ''}"
         if rid is not None:
             return f"{self.type}/{rid}"
         if self.full_url is not None:
@@ -701,7 +707,7 @@ class _Mapper:
             for contained in _list(container.resource.get("contained")):
                 contained = _dict(contained)
                 if contained.get("id") == text[1:]:
-                    return _Entry(contained, f"{container.ref}{text}", container.position)
+                    return _Entry(contained, None, container.position, container=container.ref)
             return None
         return self.index.get(text) or self.index.get(_reference_key(text))
 
@@ -972,9 +978,9 @@ class _Mapper:
         cirrhosis = _lookup(code, fc.CIRRHOSIS)
         if cirrhosis is not None:
             return info("cirrhosis", cirrhosis[0])
-        other = _other_cancer(code)
-        if other is not None:
-            return info("other-cancer", None, note=other)
+        is_cancer, note = _other_cancer(code)
+        if is_cancer:
+            return info("other-cancer", None, note=note)
         return None
 
     def build_primary(
@@ -2052,7 +2058,7 @@ class _Mapper:
         if isinstance(reference, dict):
             medication = self.resolve(reference, entry)
             if medication is not None and medication.type == "Medication":
-                if not medication.ref.startswith(entry.ref + "#"):
+                if medication.container is None:
                     if not self.validate(medication):
                         return []
                     sources.append(medication.ref)
@@ -2139,17 +2145,20 @@ def _more_specific(candidate: PrimarySite, current: PrimarySite | None) -> bool:
     return candidate != current and _site_rank(candidate) >= _site_rank(current)
 
 
-def _other_cancer(code: object) -> str | None:
-    """Why a Condition code is read as another primary cancer (ICD-10 range or text), else ``None``."""
+def _other_cancer(code: object) -> tuple[bool, str | None]:
+    """Whether a Condition code reads as another primary cancer, and the note when read from text.
+
+    ICD-10 C00-C96 outside C18-C20 (colorectal), C44 (skin other than melanoma) and C77-C80 / C7B
+    (secondary or unspecified) count; otherwise a malignancy named in the text that is not in situ,
+    secondary, metastatic, a history, benign or a polyp.
+    """
     for system, value, _ in _codings(code):
         if system == fc.ICD10CM and re.match(r"^(?:C[0-6]\d|C7[0-6]|C7A|C8[1-9]|C9[0-6])", value):
-            if value.startswith(("C18", "C19", "C20", "C44", "C7B")):
-                continue
-            return None
+            return not value.startswith(("C18", "C19", "C20", "C44")), None
     texts = " ".join(_texts(code))
     if texts and _OTHER_CANCER_TEXT.search(texts) and not _NOT_A_PRIMARY_TEXT.search(texts):
-        return "recognised from the condition text"
-    return None
+        return True, "recognised from the condition text"
+    return False, None
 
 
 def _procedure_completed(resource: Json) -> bool:
