@@ -133,8 +133,9 @@ _V600E_TEXT: Final = re.compile(r"V600E|Val600Glu|1799T>A", re.IGNORECASE)
 _MMR_LOST_TEXT: Final = re.compile(
     r"\b(?:loss|lost|absent|deficient|negative|not\s+expressed)\b", re.IGNORECASE
 )
+_MMR_NOT_LOST_TEXT: Final = re.compile(r"\bno\s+loss\b|\bnot\s+lost\b", re.IGNORECASE)
 _MMR_RETAINED_TEXT: Final = re.compile(
-    r"\b(?:no\s+loss|intact|retained|preserved|present|positive|normal|expressed)\b", re.IGNORECASE
+    r"\b(?:intact|retained|preserved|present|positive|normal|expressed)\b", re.IGNORECASE
 )
 _MSI_HIGH_TEXT: Final = re.compile(r"\bMSI[\s-]?H\b|\bhigh\b|\bunstable\b|\binstab", re.IGNORECASE)
 _MSI_STABLE_TEXT: Final = re.compile(r"\bMSS\b|\bstable\b|\bMSI[\s-]?L\b|\blow\b", re.IGNORECASE)
@@ -1128,7 +1129,7 @@ class _Mapper:
             condition=Fact(first.key, sources, detected, first.note),
             detected=Fact(detected, sources, detected) if detected else None,
             lesion_count=self.choose("liver lesion count", self.lesion_count(observations), stable=False),
-            largest_diameter_cm=self.largest_diameter(observations, liver_refs),
+            largest_diameter_cm=self.largest_diameter(observations, liver_refs, primary_refs),
             bilobar=self.choose("bilobar spread", self.boolean_items(observations, fc.BILOBAR), stable=False),
             future_liver_remnant_pct=self.choose(
                 "future liver remnant", self.future_liver_remnant(observations), stable=False
@@ -1408,13 +1409,15 @@ class _Mapper:
         return candidates
 
     def largest_diameter(
-        self, observations: Sequence[_ObservationInfo], liver_refs: set[str]
+        self, observations: Sequence[_ObservationInfo], liver_refs: set[str], primary_refs: set[str]
     ) -> Fact[float] | None:
         """Largest liver-lesion diameter (cm) among the measurements of the latest date."""
         candidates: list[_Candidate[float]] = []
         for info, _ in self.with_table(observations, fc.TUMOR_SIZE):
             resource = info.resource
             if not self.in_liver(info, liver_refs):
+                if self.focuses_on(info, primary_refs):
+                    continue
                 self.note(
                     "ignored",
                     "A tumour size without a liver site (bodySite or focus) was not read as a liver lesion.",
@@ -2291,10 +2294,12 @@ def _mmr_lost(holder: Json) -> bool | None:
     if isinstance(boolean, bool):
         return not boolean
     for text in _value_texts(holder):
-        if _MMR_RETAINED_TEXT.search(text) and not re.search(r"\bloss\b(?!.*\bno\b)", text, re.IGNORECASE):
+        if _MMR_NOT_LOST_TEXT.search(text):
             return False
         if _MMR_LOST_TEXT.search(text):
             return True
+        if _MMR_RETAINED_TEXT.search(text):
+            return False
     return None
 
 

@@ -903,14 +903,47 @@ def test_liver_and_local_data_items(resource: Json, getter: Getter, value: objec
     _check(facts, getter, value, "Observation/o")
 
 
+@pytest.mark.parametrize(
+    ("msh6", "pms2", "expected"),
+    [
+        pytest.param(
+            "No loss of nuclear expression",
+            "No loss of nuclear expression",
+            MmrStatus.PROFICIENT,
+            id="no-loss",
+        ),
+        pytest.param("Expressed", "Not expressed", MmrStatus.DEFICIENT, id="not-expressed"),
+        pytest.param("Positive", "Negative", MmrStatus.DEFICIENT, id="negative-staining"),
+    ],
+)
+def test_mmr_immunostain_wording(msh6: str, pms2: str, expected: MmrStatus) -> None:
+    """Immunostain text is read carefully: 'no loss' is retained, 'not expressed' and 'negative' are lost."""
+    panel = observation(
+        "o",
+        cc(None, None, text="MMR IHC"),
+        component=[
+            component(loinc("81693-4"), valueString=msh6),
+            component(loinc("81694-2"), valueString=pms2),
+        ],
+    )
+    _check(run(primary(), panel), _mmr, expected, "Observation/o")
+
+
 def test_tumour_size_without_a_liver_site_is_not_a_liver_lesion() -> None:
     """A tumour size that is not shown to be in the liver (e.g. the primary) is not the liver diameter."""
     size = observation(
         "o", loinc("21889-1"), component=[component(loinc("33728-7"), valueQuantity=quantity(5, "cm"))]
     )
-    facts = run(primary(), liver(), size)
+    of_primary = observation(
+        "p",
+        loinc("21889-1"),
+        focus=[{"reference": "Condition/crc"}],
+        component=[component(loinc("33728-7"), valueQuantity=quantity(4, "cm"))],
+    )
+    facts = run(primary("crc"), liver(), size, of_primary)
     assert facts.liver_metastases is not None
     assert facts.liver_metastases.largest_diameter_cm is None
+    assert [n.sources for n in facts.data_notes] == [("Observation/o",)]
 
 
 def _request(rid: str, **medication: Any) -> Json:
