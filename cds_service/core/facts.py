@@ -331,6 +331,9 @@ class PatientFacts:
         therapies: Systemic therapy exposures, oldest first.
         liver_procedures: Prior liver resections, ablations and portal vein embolisations.
         data_notes: Data-quality notes from the mapping.
+        pre_hepatectomy_cycles: Number of chemotherapy cycles given for the liver metastases
+            before hepatectomy (or so far, when none has been done), when the mapping can count
+            them; when ``None`` the core estimates it from ``therapies`` and says so.
     """
 
     patient: str | None = None
@@ -348,3 +351,4 @@ class PatientFacts:
     therapies: tuple[TherapyExposure, ...] = ()
     liver_procedures: tuple[LiverProcedure, ...] = ()
     data_notes: tuple[DataNote, ...] = ()
+    pre_hepatectomy_cycles: Fact[int] | None = None

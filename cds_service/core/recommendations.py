@@ -208,6 +208,8 @@ class Recommendation:
         newer_evidence: Marked notes from newer evidence.
         pathway: The suggested sequence of phases, when the recommendation is a pathway.
         actions: Actions the card may offer.
+        regimens: Stable codes of the systemic regimen families the recommendation suggests
+            (e.g. ``folfox``, ``doublet+anti-egfr``), for safety checks and draft care plans.
     """
 
     rule_id: str
@@ -224,6 +226,7 @@ class Recommendation:
     newer_evidence: tuple[NewerEvidence, ...] = ()
     pathway: tuple[PathwayPhase, ...] = ()
     actions: tuple[ProposedAction, ...] = ()
+    regimens: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
