@@ -1,0 +1,870 @@
+"""The derived patient context: what the rules reason over, computed once from the facts.
+
+The facts say what was recorded; the context says what follows from it, with the clinical
+definitions of the sources applied: timing (three definitions), sidedness, extended RAS status,
+performance-status class, oxaliplatin failure, pre-hepatectomy cycles, the required future liver
+remnant, extrahepatic extent, resectability (MDT first, criteria second, otherwise unknown) and the
+Fong score. Unknown stays unknown: every derived value that cannot be computed is ``None`` or an
+``UNKNOWN`` member, never a default. Thresholds come from the rule base, not from literals here.
+"""
+
+from __future__ import annotations
+
+import calendar
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, timedelta
+from enum import StrEnum
+from typing import Any, TypeVar
+
+from cds_service.core.facts import (
+    Agent,
+    BrafStatus,
+    DataNote,
+    DiseaseStatus,
+    ExtrahepaticSite,
+    Fact,
+    LiverProcedure,
+    MmrStatus,
+    MutationStatus,
+    PatientFacts,
+    PrimarySite,
+    Resectability,
+    TherapyExposure,
+)
+from cds_service.core.policy import TIMING_LABELS, DecisionPolicy, TimingDefinition
+
+T = TypeVar("T")
+
+#: Thresholds the code reads, with the type each must have in ``rules.toml`` (``int`` means an
+#: integer; ``float`` accepts any number). ``load_knowledge`` checks presence and type.
+THRESHOLD_TYPES: dict[str, type] = {
+    "perioperative_folfox_max_lesions": int,
+    "perioperative_months_before": int,
+    "perioperative_months_after": int,
+    "perioperative_total_months": int,
+    "upfront_surgery_max_diameter_cm": float,
+    "oxaliplatin_failure_months": int,
+    "reassess_interval_months": int,
+    "good_ps_max_ecog": int,
+    "surgery_max_ecog": int,
+    "flr_normal_min_pct": float,
+    "flr_cirrhosis_min_pct": float,
+    "flr_cirrhosis_min_pct_newer": float,
+    "flr_heavy_chemo_min_pct": float,
+    "flr_heavy_chemo_min_pct_newer": float,
+    "heavy_chemo_cycles_over": int,
+    "ablation_max_diameter_cm": float,
+    "ablation_best_diameter_cm": float,
+    "prehepatectomy_cycles_over": int,
+    "large_metastasis_cm": float,
+    "peritoneal_max_liver_lesions": int,
+    "simultaneous_max_diameter_cm": float,
+    "upper_rectum_min_cm": float,
+    "rectal_rt_min_t": int,
+    "metachronous_early_months": int,
+    "maki_synchronous_max_days": int,
+    "presentation_window_days": int,
+    "cycle_grouping_days": int,
+    "cycle_length_days_estimate": int,
+    "fong_cea_ng_ml": float,
+    "fong_largest_cm": float,
+    "fong_dfi_months": int,
+    "fong_high_risk_min": int,
+}
+
+CYTOTOXIC_AGENTS = frozenset({Agent.OXALIPLATIN, Agent.IRINOTECAN, Agent.FLUOROURACIL, Agent.CAPECITABINE})
+ANTI_EGFR_AGENTS = frozenset({Agent.CETUXIMAB, Agent.PANITUMUMAB})
+LIVER_TREATMENTS = frozenset({"resection", "ablation"})
+
+RIGHT_SITES = frozenset(
+    {PrimarySite.CECUM, PrimarySite.APPENDIX, PrimarySite.ASCENDING_COLON, PrimarySite.HEPATIC_FLEXURE}
+)
+LEFT_SITES = frozenset(
+    {
+        PrimarySite.SPLENIC_FLEXURE,
+        PrimarySite.DESCENDING_COLON,
+        PrimarySite.SIGMOID_COLON,
+        PrimarySite.RECTOSIGMOID,
+        PrimarySite.RECTUM,
+    }
+)
+NODE_SITES = frozenset(
+    {
+        ExtrahepaticSite.HILAR_NODES,
+        ExtrahepaticSite.CELIAC_OR_PARA_AORTIC_NODES,
+        ExtrahepaticSite.DISTANT_NODES,
+    }
+)
+
+_GENE_PATTERNS: dict[str, re.Pattern[str]] = {
+    "kras": re.compile(r"\b(K?RAS)\b", re.IGNORECASE),
+    "nras": re.compile(r"\b(N?RAS)\b", re.IGNORECASE),
+    "braf": re.compile(r"\bBRAF\b", re.IGNORECASE),
+    "mmr": re.compile(r"\b(MMR|MSI|MSI-H|MSS|dMMR|pMMR|mismatch)\b", re.IGNORECASE),
+    "tp53": re.compile(r"\bTP53\b", re.IGNORECASE),
+}
+
+
+class TimingCategory(StrEnum):
+    """Timing of the liver metastases relative to the primary."""
+
+    SYNCHRONOUS = "synchronous"
+    EARLY_METACHRONOUS = "early metachronous"
+    LATE_METACHRONOUS = "late metachronous"
+    METACHRONOUS = "metachronous (early/late not determinable)"
+
+
+class Sidedness(StrEnum):
+    """Side of the primary: left = splenic flexure to rectum; right = caecum to hepatic flexure."""
+
+    LEFT = "left-sided"
+    RIGHT = "right-sided"
+    INDETERMINATE = "indeterminate (transverse colon)"
+    UNKNOWN = "unknown (sub-site not recorded)"
+
+
+class GeneStatus(StrEnum):
+    """A derived gene status; ``UNKNOWN`` covers not tested, partly tested and conflicting."""
+
+    MUTANT = "mutant"
+    WILD_TYPE = "wild-type"
+    UNKNOWN = "unknown"
+
+
+class BrafClass(StrEnum):
+    """Derived BRAF status."""
+
+    V600E = "BRAF V600E mutant"
+    OTHER = "BRAF non-V600E mutant"
+    WILD_TYPE = "BRAF wild-type"
+    UNKNOWN = "BRAF unknown"
+
+
+class MmrClass(StrEnum):
+    """Derived MMR/MSI status."""
+
+    DEFICIENT = "dMMR/MSI-H"
+    PROFICIENT = "pMMR/MSS"
+    UNKNOWN = "unknown"
+
+
+class PsClass(StrEnum):
+    """Performance-status class from ECOG (cut-offs are thresholds in the rule base)."""
+
+    GOOD = "good"
+    LIMITED = "limited"
+    POOR = "poor"
+    UNKNOWN = "unknown"
+
+
+class EhdStatus(StrEnum):
+    """Extrahepatic disease: present, explicitly absent, or simply not recorded."""
+
+    PRESENT = "present"
+    ABSENT = "absent (recorded)"
+    NOT_RECORDED = "not recorded"
+
+
+class ResectabilityBasis(StrEnum):
+    """Where the resectability came from."""
+
+    MDT = "MDT assessment"
+    CRITERIA = "criteria of the sources (provisional)"
+    NONE = "undetermined"
+
+
+@dataclass(frozen=True, slots=True)
+class TimingResult:
+    """Timing under one definition."""
+
+    definition: TimingDefinition
+    category: TimingCategory | None
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class OxaliplatinResult:
+    """Oxaliplatin failure within the window (001: failed adjuvant oxaliplatin within 12 months)."""
+
+    failure: bool | None
+    detail: str
+    rechallenged: bool
+    sources: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CyclesResult:
+    """Chemotherapy cycles given for the liver metastases before hepatectomy (or so far)."""
+
+    count: int | None
+    detail: str
+    sources: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class FlrRequirement:
+    """The future liver remnant required for this patient, with its basis."""
+
+    required_pct: float
+    basis: str
+    assumptions: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ResectabilityResult:
+    """Resectability with its basis, reasons and the data missing to decide it."""
+
+    value: Resectability | None
+    basis: ResectabilityBasis
+    reasons: tuple[str, ...]
+    missing: tuple[str, ...]
+    sources: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class FongResult:
+    """Fong clinical risk score: one point per criterion (node-positive primary, DFI < 12
+    months, more than one tumour, largest > 5 cm, CEA > 200 ng/mL)."""
+
+    points: tuple[tuple[str, bool | None], ...]
+
+    @property
+    def missing(self) -> tuple[str, ...]:
+        """Criteria whose input is unknown."""
+        return tuple(name for name, value in self.points if value is None)
+
+    @property
+    def score(self) -> int | None:
+        """The score 0-5 when all five inputs are known."""
+        if self.missing:
+            return None
+        return sum(1 for _, value in self.points if value)
+
+
+@dataclass(frozen=True, slots=True)
+class PatientContext:
+    """Everything the predicates read: the facts plus what follows from them.
+
+    Attributes:
+        facts: The patient's facts.
+        today: Evaluation date (a parameter, never the clock).
+        policy: The site policy.
+        thresholds: Threshold values from the rule base by name.
+        applicable: Confirmed colorectal primary and confirmed liver metastases.
+        timing: Timing under the policy's definition.
+        timing_all: Timing under every definition, for display.
+        sidedness: Side of the primary.
+        rectal: The primary is rectal.
+        upper_rectal: Distal edge above the upper-rectum threshold (``None`` when not recorded).
+        ras: Extended RAS status (KRAS and NRAS).
+        ras_detail: How the RAS status was derived.
+        braf: BRAF status.
+        mmr: MMR status.
+        tp53: TP53 status.
+        conflicts: Genes with conflicting results in the data notes (treated as unknown).
+        ps: Performance-status class.
+        oxaliplatin: Oxaliplatin failure.
+        cycles: Pre-hepatectomy cycles.
+        heavy_chemotherapy: More cycles than the heavy-chemotherapy threshold.
+        flr: The required future liver remnant.
+        ehd: Extrahepatic disease status.
+        ehd_sites: Distinct extrahepatic sites (nodal stations count as one site).
+        liver_treated: A liver resection or ablation is recorded.
+        recurrence: Liver disease recurred after a liver resection or ablation.
+        resectability: Resectability with its basis.
+        fong: Fong score inputs.
+    """
+
+    facts: PatientFacts
+    today: date
+    policy: DecisionPolicy
+    thresholds: Mapping[str, float]
+    applicable: bool
+    timing: TimingResult
+    timing_all: tuple[TimingResult, ...]
+    sidedness: Sidedness
+    rectal: bool
+    upper_rectal: bool | None
+    ras: GeneStatus
+    ras_detail: str
+    braf: BrafClass
+    mmr: MmrClass
+    tp53: GeneStatus
+    conflicts: frozenset[str]
+    ps: PsClass
+    oxaliplatin: OxaliplatinResult
+    cycles: CyclesResult
+    heavy_chemotherapy: bool | None
+    flr: FlrRequirement
+    ehd: EhdStatus
+    ehd_sites: frozenset[str]
+    liver_treated: bool
+    recurrence: bool
+    resectability: ResectabilityResult
+    fong: FongResult
+
+    def threshold(self, name: str) -> float:
+        """A threshold value from the rule base."""
+        return self.thresholds[name]
+
+    def int_threshold(self, name: str) -> int:
+        """An integer threshold value from the rule base."""
+        return int(self.thresholds[name])
+
+
+def add_months(day: date, months: int) -> date:
+    """The same day ``months`` later, clamped to the month's end.
+
+    >>> add_months(date(2025, 1, 31), 1)
+    datetime.date(2025, 2, 28)
+    """
+    years, month_index = divmod(day.month - 1 + months, 12)
+    year = day.year + years
+    month = month_index + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def _value(fact: Fact[T] | None) -> T | None:
+    return None if fact is None else fact.value
+
+
+def compute_timing(
+    facts: PatientFacts,
+    definition: TimingDefinition,
+    thresholds: Mapping[str, float],
+    presentation_window_days: int,
+) -> TimingResult:
+    """Synchronous or metachronous (early/late) under one definition, from the recorded dates."""
+    primary, liver = facts.primary, facts.liver_metastases
+    diagnosed = primary.diagnosed.value if primary and primary.diagnosed else None
+    resected = primary.resected.value if primary and primary.resected else None
+    detected = liver.detected.value if liver and liver.detected else None
+    early_months = int(thresholds["metachronous_early_months"])
+    if diagnosed is None or detected is None:
+        missing = [
+            name
+            for name, value in (("primary diagnosis", diagnosed), ("liver metastases detection", detected))
+            if value is None
+        ]
+        return TimingResult(definition, None, "date of " + " and ".join(missing) + " not recorded")
+    gap = (detected - diagnosed).days
+    gap_text = (
+        f"liver metastases detected {detected.isoformat()}, primary diagnosed {diagnosed.isoformat()}"
+        f" ({gap:+d} days)"
+    )
+    within_early = detected <= add_months(diagnosed, early_months)
+    if definition is TimingDefinition.ADAM_2015:
+        if detected <= diagnosed:
+            return TimingResult(definition, TimingCategory.SYNCHRONOUS, gap_text)
+        if resected is None:
+            return TimingResult(
+                definition,
+                TimingCategory.METACHRONOUS,
+                gap_text + "; no primary resection recorded to measure early/late from",
+            )
+        early = detected <= add_months(resected, early_months)
+        category = TimingCategory.EARLY_METACHRONOUS if early else TimingCategory.LATE_METACHRONOUS
+        return TimingResult(definition, category, gap_text + f"; primary resected {resected.isoformat()}")
+    if definition is TimingDefinition.E_AHPBA_2023:
+        if gap <= presentation_window_days:
+            note = (
+                f"; counted as at presentation (within {presentation_window_days} days of diagnosis)"
+                if gap > 0
+                else ""
+            )
+            return TimingResult(definition, TimingCategory.SYNCHRONOUS, gap_text + note)
+        category = TimingCategory.EARLY_METACHRONOUS if within_early else TimingCategory.LATE_METACHRONOUS
+        return TimingResult(definition, category, gap_text)
+    max_days = int(thresholds["maki_synchronous_max_days"])
+    before_resection = resected is None or detected < resected
+    if gap <= max_days and before_resection:
+        note = "" if resected is not None else "; no primary resection recorded"
+        return TimingResult(definition, TimingCategory.SYNCHRONOUS, gap_text + note)
+    category = TimingCategory.EARLY_METACHRONOUS if within_early else TimingCategory.LATE_METACHRONOUS
+    reason = "; detected on or after primary resection" if not before_resection else ""
+    return TimingResult(definition, category, gap_text + reason)
+
+
+def compute_sidedness(facts: PatientFacts) -> Sidedness:
+    """Left (splenic flexure to rectum), right (caecum to hepatic flexure), transverse =
+    indeterminate, anything else unknown (clinical-evidence.md §2.2)."""
+    site = facts.primary.site.value if facts.primary and facts.primary.site else None
+    if site in LEFT_SITES:
+        return Sidedness.LEFT
+    if site in RIGHT_SITES:
+        return Sidedness.RIGHT
+    if site is PrimarySite.TRANSVERSE_COLON:
+        return Sidedness.INDETERMINATE
+    return Sidedness.UNKNOWN
+
+
+def _note_concerns(note: DataNote, gene: str, fact: Fact[Any] | None) -> bool:
+    if note.kind != "conflict":
+        return False
+    if fact is not None and set(note.sources) & set(fact.sources):
+        return True
+    return bool(_GENE_PATTERNS[gene].search(note.message))
+
+
+def compute_conflicts(facts: PatientFacts) -> frozenset[str]:
+    """Genes (kras, nras, braf, mmr, tp53) with a conflict note: their results count as unknown."""
+    molecular = facts.molecular
+    gene_facts: dict[str, Fact[Any] | None] = {
+        "kras": molecular.kras,
+        "nras": molecular.nras,
+        "braf": molecular.braf,
+        "mmr": molecular.mmr,
+        "tp53": molecular.tp53,
+    }
+    return frozenset(
+        gene
+        for gene, fact in gene_facts.items()
+        if any(_note_concerns(note, gene, fact) for note in facts.data_notes)
+    )
+
+
+def compute_ras(facts: PatientFacts, conflicts: frozenset[str]) -> tuple[GeneStatus, str]:
+    """Extended RAS: mutant if KRAS or NRAS is mutant; wild-type only if both are wild-type."""
+    molecular = facts.molecular
+    kras = None if "kras" in conflicts else _value(molecular.kras)
+    nras = None if "nras" in conflicts else _value(molecular.nras)
+
+    def describe(gene: str, value: object | None) -> str:
+        if gene.lower() in conflicts:
+            return f"{gene} conflicting results"
+        return f"{gene} {value}" if value is not None else f"{gene} not recorded"
+
+    detail = describe("KRAS", kras) + ", " + describe("NRAS", nras)
+    if MutationStatus.MUTANT in (kras, nras):
+        return GeneStatus.MUTANT, detail
+    if kras is MutationStatus.WILD_TYPE and nras is MutationStatus.WILD_TYPE:
+        return GeneStatus.WILD_TYPE, detail
+    return GeneStatus.UNKNOWN, detail
+
+
+def compute_braf(facts: PatientFacts, conflicts: frozenset[str]) -> BrafClass:
+    """BRAF class; conflicting results count as unknown."""
+    value = None if "braf" in conflicts else _value(facts.molecular.braf)
+    if value is BrafStatus.V600E:
+        return BrafClass.V600E
+    if value is BrafStatus.OTHER_MUTATION:
+        return BrafClass.OTHER
+    if value is BrafStatus.WILD_TYPE:
+        return BrafClass.WILD_TYPE
+    return BrafClass.UNKNOWN
+
+
+def compute_mmr(facts: PatientFacts, conflicts: frozenset[str]) -> MmrClass:
+    """MMR class; conflicting results count as unknown."""
+    value = None if "mmr" in conflicts else _value(facts.molecular.mmr)
+    if value is MmrStatus.DEFICIENT:
+        return MmrClass.DEFICIENT
+    if value is MmrStatus.PROFICIENT:
+        return MmrClass.PROFICIENT
+    return MmrClass.UNKNOWN
+
+
+def compute_tp53(facts: PatientFacts, conflicts: frozenset[str]) -> GeneStatus:
+    """TP53 status; conflicting results count as unknown."""
+    value = None if "tp53" in conflicts else _value(facts.molecular.tp53)
+    if value is MutationStatus.MUTANT:
+        return GeneStatus.MUTANT
+    if value is MutationStatus.WILD_TYPE:
+        return GeneStatus.WILD_TYPE
+    return GeneStatus.UNKNOWN
+
+
+def compute_ps(facts: PatientFacts, thresholds: Mapping[str, float]) -> PsClass:
+    """ECOG up to the good-PS threshold is good, up to the surgery threshold limited, else poor."""
+    if facts.ecog is None:
+        return PsClass.UNKNOWN
+    ecog = facts.ecog.value
+    if ecog <= thresholds["good_ps_max_ecog"]:
+        return PsClass.GOOD
+    if ecog <= thresholds["surgery_max_ecog"]:
+        return PsClass.LIMITED
+    return PsClass.POOR
+
+
+def _exposures(facts: PatientFacts, agents: frozenset[Agent]) -> tuple[TherapyExposure, ...]:
+    return tuple(t for t in facts.therapies if t.agent in agents)
+
+
+def _sources_of(exposures: tuple[TherapyExposure, ...]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(s for t in exposures for s in t.sources))
+
+
+def compute_oxaliplatin(facts: PatientFacts, thresholds: Mapping[str, float]) -> OxaliplatinResult:
+    """Oxaliplatin failure: the liver metastases appeared within the window after the last dose
+    (001: failed adjuvant oxaliplatin within 12 months), or progression was recorded within the
+    window after oxaliplatin. Unknown when oxaliplatin is recorded without usable dates."""
+    exposures = _exposures(facts, frozenset({Agent.OXALIPLATIN}))
+    sources = _sources_of(exposures)
+    months = int(thresholds["oxaliplatin_failure_months"])
+    if not exposures:
+        return OxaliplatinResult(False, "no oxaliplatin recorded", False, ())
+    liver = facts.liver_metastases
+    detected = liver.detected.value if liver and liver.detected else None
+    status = liver.disease_status if liver else None
+    dated = [(t, last) for t in exposures if (last := t.last_date) is not None]
+    undated = len(dated) < len(exposures)
+    if detected is not None:
+        for _, last in dated:
+            if last < detected <= add_months(last, months):
+                rechallenged = any(t.start is not None and t.start >= detected for t in exposures)
+                return OxaliplatinResult(
+                    True,
+                    f"liver metastases detected {detected.isoformat()}, within {months} months of "
+                    f"oxaliplatin given until {last.isoformat()}",
+                    rechallenged,
+                    sources,
+                )
+    if status is not None and status.value is DiseaseStatus.PROGRESSION:
+        progressed = status.effective
+        for exposure, last in dated:
+            start = exposure.start or last
+            if progressed is None or start <= progressed <= add_months(last, months):
+                when = f" on {progressed.isoformat()}" if progressed else ""
+                rechallenged = progressed is not None and any(
+                    t.start is not None and t.start > progressed for t in exposures
+                )
+                return OxaliplatinResult(
+                    True,
+                    f"progression recorded{when} on or within {months} months of oxaliplatin",
+                    rechallenged,
+                    sources + status.sources,
+                )
+    if detected is None or undated:
+        missing = "dates of oxaliplatin are" if undated else "date the liver metastases were detected is"
+        return OxaliplatinResult(None, f"oxaliplatin recorded, but the {missing} not", False, sources)
+    last_given = max(last for _, last in dated)
+    if last_given >= detected:
+        detail = f"oxaliplatin given for the liver metastases (last {last_given.isoformat()}), no progression"
+    else:
+        detail = (
+            f"last oxaliplatin {last_given.isoformat()}, over {months} months before the liver metastases"
+        )
+    return OxaliplatinResult(False, detail, False, sources)
+
+
+def compute_cycles(facts: PatientFacts, today: date, thresholds: Mapping[str, float]) -> CyclesResult:
+    """Cycles of cytotoxic chemotherapy since detection of the liver metastases and before the
+    first liver resection (or to date). Administrations within the grouping window are one cycle;
+    recorded periods are counted at the estimate cycle length, and the detail says so."""
+    if facts.pre_hepatectomy_cycles is not None:
+        fact = facts.pre_hepatectomy_cycles
+        return CyclesResult(fact.value, f"{fact.value} cycles recorded", fact.sources)
+    liver = facts.liver_metastases
+    detected = liver.detected.value if liver and liver.detected else None
+    if detected is None:
+        return CyclesResult(None, "date the liver metastases were detected not recorded", ())
+    resections = sorted(
+        p.performed
+        for p in facts.liver_procedures
+        if p.kind == "resection" and p.performed is not None and p.performed >= detected
+    )
+    stop = resections[0] if resections else today + timedelta(days=1)
+    exposures = tuple(
+        t for t in _exposures(facts, CYTOTOXIC_AGENTS) if t.start is not None and detected <= t.start < stop
+    )
+    if not exposures:
+        return CyclesResult(0, "no chemotherapy recorded since the liver metastases were detected", ())
+    grouping = int(thresholds["cycle_grouping_days"])
+    length = int(thresholds["cycle_length_days_estimate"])
+    starts: set[date] = set()
+    estimated = False
+    for exposure in exposures:
+        start = exposure.start
+        if start is None:
+            continue
+        end = min(exposure.end or start, stop - timedelta(days=1))
+        span = (end - start).days
+        if span < grouping:
+            starts.add(start)
+            continue
+        estimated = True
+        for k in range(math.ceil((span + 1) / length)):
+            starts.add(start + timedelta(days=k * length))
+    count = 0
+    cycle_start: date | None = None
+    for day in sorted(starts):
+        if cycle_start is None or (day - cycle_start).days >= grouping:
+            count += 1
+            cycle_start = day
+    detail = f"{count} cycles counted from administrations"
+    if estimated:
+        detail = f"about {count} cycles, estimated from recorded periods at {length}-day cycles"
+    return CyclesResult(count, detail, _sources_of(exposures))
+
+
+def compute_flr(facts: PatientFacts, heavy: bool | None, thresholds: Mapping[str, float]) -> FlrRequirement:
+    """The minimum future liver remnant: 20% normal liver, 30% cirrhotic (003) raised to 40% by
+    newer evidence, 40% after heavy chemotherapy (003, Azoulay); the safer (higher) value wins."""
+    normal = thresholds["flr_normal_min_pct"]
+    required = normal
+    basis = [f"{normal:g}% for a normal liver (003)"]
+    assumptions: list[str] = []
+    cirrhosis = _value(facts.cirrhosis)
+    if cirrhosis is True:
+        seed, newer = thresholds["flr_cirrhosis_min_pct"], thresholds["flr_cirrhosis_min_pct_newer"]
+        required = max(required, seed, newer)
+        basis.append(f"cirrhosis: {seed:g}% in 003, {newer:g}% in newer reviews; the safer value is used")
+    elif cirrhosis is None:
+        assumptions.append("no cirrhosis recorded: a normal liver is assumed")
+    if heavy is True:
+        heavy_pct = thresholds["flr_heavy_chemo_min_pct"]
+        required = max(required, heavy_pct)
+        basis.append(f"heavy preoperative chemotherapy: {heavy_pct:g}% (003, Azoulay)")
+    elif heavy is None:
+        assumptions.append("number of preoperative cycles unknown: no heavy chemotherapy assumed")
+    return FlrRequirement(required, "; ".join(basis), tuple(assumptions))
+
+
+def compute_ehd(facts: PatientFacts) -> tuple[EhdStatus, frozenset[str]]:
+    """Extrahepatic status and distinct sites; nodal stations count together as one site."""
+    sites = frozenset(
+        "lymph nodes" if fact.value in NODE_SITES else str(fact.value) for fact in facts.extrahepatic
+    )
+    if sites:
+        return EhdStatus.PRESENT, sites
+    if facts.extrahepatic_absent is not None and facts.extrahepatic_absent.value is True:
+        return EhdStatus.ABSENT, sites
+    return EhdStatus.NOT_RECORDED, sites
+
+
+def _liver_treatments(facts: PatientFacts) -> tuple[LiverProcedure, ...]:
+    return tuple(p for p in facts.liver_procedures if p.kind in LIVER_TREATMENTS)
+
+
+def compute_recurrence(facts: PatientFacts) -> bool:
+    """Liver disease after a liver resection or ablation: detected, or progressing, after it."""
+    liver = facts.liver_metastases
+    if liver is None:
+        return False
+    detected = liver.detected.value if liver.detected else None
+    status = liver.disease_status
+    progressed = (
+        status.effective if status is not None and status.value is DiseaseStatus.PROGRESSION else None
+    )
+    for procedure in _liver_treatments(facts):
+        if procedure.performed is None:
+            continue
+        if detected is not None and detected > procedure.performed:
+            return True
+        if progressed is not None and progressed > procedure.performed:
+            return True
+    return False
+
+
+def _number_in(text: str | None, letter: str) -> int | None:
+    if text is None:
+        return None
+    match = re.search(rf"{letter}(IS|\d)", text.upper())
+    if match is None:
+        return None
+    return 0 if match.group(1) == "IS" else int(match.group(1))
+
+
+def t_number(facts: PatientFacts) -> int | None:
+    """T category as a number (Tis = 0), or ``None`` when not recorded or TX."""
+    primary = facts.primary
+    return _number_in(primary.t_category.value if primary and primary.t_category else None, "T")
+
+
+def n_number(facts: PatientFacts) -> int | None:
+    """N category as a number, or ``None`` when not recorded or NX."""
+    primary = facts.primary
+    return _number_in(primary.n_category.value if primary and primary.n_category else None, "N")
+
+
+def compute_fong(facts: PatientFacts, thresholds: Mapping[str, float]) -> FongResult:
+    """The five preoperative criteria of the Fong clinical risk score (Fong 1999)."""
+    primary, liver = facts.primary, facts.liver_metastases
+    nodes = n_number(facts)
+    node_positive = None if nodes is None else nodes > 0
+    dfi: bool | None = None
+    detected = liver.detected.value if liver and liver.detected else None
+    if primary is not None and detected is not None:
+        resected = primary.resected.value if primary.resected else None
+        diagnosed = primary.diagnosed.value if primary.diagnosed else None
+        reference = resected if resected is not None and resected <= detected else diagnosed
+        if reference is not None:
+            months = int(thresholds["fong_dfi_months"])
+            dfi = detected < add_months(reference, months)
+    count = liver.lesion_count.value if liver and liver.lesion_count else None
+    largest = liver.largest_diameter_cm.value if liver and liver.largest_diameter_cm else None
+    cea = facts.cea_ng_ml.value if facts.cea_ng_ml else None
+    return FongResult(
+        (
+            ("node-positive primary", node_positive),
+            ("disease-free interval under 12 months", dfi),
+            ("more than one liver tumour", None if count is None else count > 1),
+            (
+                "largest liver tumour over 5 cm",
+                None if largest is None else largest > thresholds["fong_largest_cm"],
+            ),
+            ("CEA over 200 ng/mL", None if cea is None else cea > thresholds["fong_cea_ng_ml"]),
+        )
+    )
+
+
+def compute_resectability(
+    facts: PatientFacts,
+    flr: FlrRequirement,
+    ps: PsClass,
+    ehd: EhdStatus,
+    ehd_sites: frozenset[str],
+    thresholds: Mapping[str, float],
+) -> ResectabilityResult:
+    """Resectability from a current MDT assessment, else from the criteria of the sources when
+    the data decide it, else ``None`` with the data that would be needed."""
+    liver = facts.liver_metastases
+    if liver is None:
+        return ResectabilityResult(None, ResectabilityBasis.NONE, (), (), ())
+    mdt = liver.mdt_resectability
+    treated = [p.performed for p in _liver_treatments(facts) if p.performed is not None]
+    stale_note: tuple[str, ...] = ()
+    if mdt is not None:
+        stale = mdt.effective is not None and treated and mdt.effective < max(treated)
+        if not stale:
+            return ResectabilityResult(mdt.value, ResectabilityBasis.MDT, (), (), mdt.sources)
+        stale_note = ("the recorded MDT assessment predates the last liver treatment",)
+    count = liver.lesion_count.value if liver.lesion_count else None
+    largest = liver.largest_diameter_cm.value if liver.largest_diameter_cm else None
+    flr_value = liver.future_liver_remnant_pct.value if liver.future_liver_remnant_pct else None
+    sources = tuple(
+        s
+        for fact in (
+            liver.lesion_count,
+            liver.largest_diameter_cm,
+            liver.future_liver_remnant_pct,
+            facts.ecog,
+        )
+        if fact is not None
+        for s in fact.sources
+    ) + tuple(s for fact in facts.extrahepatic for s in fact.sources)
+    site_values = {fact.value for fact in facts.extrahepatic}
+    if len(ehd_sites) >= 2:
+        return ResectabilityResult(
+            Resectability.UNRESECTABLE,
+            ResectabilityBasis.CRITERIA,
+            (*stale_note, f"extrahepatic disease at {len(ehd_sites)} sites (003: no benefit from resection)"),
+            (),
+            sources,
+        )
+    peritoneal_limit = thresholds["peritoneal_max_liver_lesions"]
+    if ExtrahepaticSite.PERITONEUM in site_values and count is not None and count > peritoneal_limit:
+        return ResectabilityResult(
+            Resectability.UNRESECTABLE,
+            ResectabilityBasis.CRITERIA,
+            (
+                *stale_note,
+                f"peritoneal metastases with {count} liver lesions (003: at most {peritoneal_limit:g})",
+            ),
+            (),
+            sources,
+        )
+    reasons: list[str] = list(stale_note)
+    missing: list[str] = []
+    if ps is PsClass.POOR:
+        reasons.append("ECOG above the surgical threshold: fitness for surgery is an MDT judgement")
+        return ResectabilityResult(
+            None, ResectabilityBasis.NONE, tuple(reasons), ("MDT assessment",), sources
+        )
+    if flr_value is not None and flr_value < flr.required_pct:
+        return ResectabilityResult(
+            Resectability.POTENTIALLY_RESECTABLE,
+            ResectabilityBasis.CRITERIA,
+            (*reasons, f"future liver remnant {flr_value:g}% below the required {flr.required_pct:g}%"),
+            (),
+            sources,
+        )
+    if count is None:
+        missing.append("number of liver lesions")
+    if largest is None:
+        missing.append("largest lesion diameter")
+    if flr_value is None:
+        missing.append("future liver remnant")
+    if ps is PsClass.UNKNOWN:
+        missing.append("ECOG performance status")
+    if ehd is EhdStatus.NOT_RECORDED:
+        missing.append("staging of extrahepatic disease")
+    if ExtrahepaticSite.CELIAC_OR_PARA_AORTIC_NODES in site_values:
+        reasons.append("celiac or para-aortic nodes: the MDT must weigh the poor outlook (003)")
+        missing.append("MDT assessment")
+    if ExtrahepaticSite.PERITONEUM in site_values and ps is not PsClass.GOOD:
+        reasons.append("peritoneal metastases need good performance status for liver resection (003)")
+        missing.append("MDT assessment")
+    if missing or count is None or largest is None or flr_value is None:
+        return ResectabilityResult(
+            None, ResectabilityBasis.NONE, tuple(reasons), tuple(dict.fromkeys(missing)), sources
+        )
+    extent = "no extrahepatic disease" if ehd is EhdStatus.ABSENT else "a single extrahepatic site"
+    reasons.append(
+        f"{count} lesion(s), largest {largest:g} cm, future liver remnant {flr_value:g}% "
+        f"(required {flr.required_pct:g}%), {extent}, ECOG within the surgical threshold"
+    )
+    return ResectabilityResult(
+        Resectability.RESECTABLE, ResectabilityBasis.CRITERIA, tuple(reasons), (), sources
+    )
+
+
+def build_context(
+    facts: PatientFacts, thresholds: Mapping[str, float], *, today: date, policy: DecisionPolicy
+) -> PatientContext:
+    """Derive the context the predicates read; pure and total over any facts."""
+    window = (
+        policy.presentation_window_days
+        if policy.presentation_window_days is not None
+        else int(thresholds["presentation_window_days"])
+    )
+    timing_all = tuple(compute_timing(facts, d, thresholds, window) for d in TimingDefinition)
+    timing = next(t for t in timing_all if t.definition is policy.timing_definition)
+    conflicts = compute_conflicts(facts)
+    ras, ras_detail = compute_ras(facts, conflicts)
+    ps = compute_ps(facts, thresholds)
+    cycles = compute_cycles(facts, today, thresholds)
+    heavy = None if cycles.count is None else cycles.count > thresholds["heavy_chemo_cycles_over"]
+    flr = compute_flr(facts, heavy, thresholds)
+    ehd, ehd_sites = compute_ehd(facts)
+    primary = facts.primary
+    rectal = primary is not None and primary.site is not None and primary.site.value is PrimarySite.RECTUM
+    distance = primary.anal_verge_distance_cm.value if primary and primary.anal_verge_distance_cm else None
+    upper = None if distance is None else distance > thresholds["upper_rectum_min_cm"]
+    return PatientContext(
+        facts=facts,
+        today=today,
+        policy=policy,
+        thresholds=thresholds,
+        applicable=facts.primary is not None and facts.liver_metastases is not None,
+        timing=timing,
+        timing_all=timing_all,
+        sidedness=compute_sidedness(facts),
+        rectal=rectal,
+        upper_rectal=upper,
+        ras=ras,
+        ras_detail=ras_detail,
+        braf=compute_braf(facts, conflicts),
+        mmr=compute_mmr(facts, conflicts),
+        tp53=compute_tp53(facts, conflicts),
+        conflicts=conflicts,
+        ps=ps,
+        oxaliplatin=compute_oxaliplatin(facts, thresholds),
+        cycles=cycles,
+        heavy_chemotherapy=heavy,
+        flr=flr,
+        ehd=ehd,
+        ehd_sites=ehd_sites,
+        liver_treated=bool(_liver_treatments(facts)),
+        recurrence=compute_recurrence(facts),
+        resectability=compute_resectability(facts, flr, ps, ehd, ehd_sites, thresholds),
+        fong=compute_fong(facts, thresholds),
+    )
+
+
+def timing_label(definition: TimingDefinition) -> str:
+    """Human label of a timing definition."""
+    return TIMING_LABELS[definition]

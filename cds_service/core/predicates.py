@@ -1,0 +1,907 @@
+"""The predicate vocabulary: small, named, documented conditions over the patient context.
+
+Rules in ``rules.toml`` name these in ``when`` / ``unless`` lists (all must hold / none may hold).
+Each predicate is total and conservative: a predicate about a known value is ``False`` when the
+value is unknown, and the matching ``*_unknown`` predicate is ``True`` instead, so no rule fires on
+a silent default. ``load_knowledge`` rejects any name not registered here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from cds_service.core.context import (
+    ANTI_EGFR_AGENTS,
+    BrafClass,
+    EhdStatus,
+    GeneStatus,
+    MmrClass,
+    PatientContext,
+    PsClass,
+    ResectabilityBasis,
+    Sidedness,
+    TimingCategory,
+    n_number,
+    t_number,
+)
+from cds_service.core.facts import (
+    Agent,
+    DiseaseStatus,
+    ExtrahepaticSite,
+    HepatectomyComplexity,
+    Margin,
+    Resectability,
+    Symptom,
+)
+
+Predicate = Callable[[PatientContext], bool]
+
+#: Every predicate by name; the table of contents of the rule vocabulary.
+PREDICATES: dict[str, Predicate] = {}
+
+
+def predicate(function: Predicate) -> Predicate:
+    """Register ``function`` under its own name (it must have a docstring)."""
+    if not function.__doc__:
+        raise ValueError(f"predicate {function.__name__} needs a docstring")
+    PREDICATES[function.__name__] = function
+    return function
+
+
+def anti_egfr_reasons(ctx: PatientContext) -> tuple[str, ...]:
+    """Why an anti-EGFR antibody is not indicated now; empty when it is (001: pMMR, RAS and BRAF
+    wild-type, left-sided, in the conversion / non-curative setting; never in resectable disease,
+    New EPOC)."""
+    reasons: list[str] = []
+    if ctx.ras is GeneStatus.MUTANT:
+        reasons.append(f"RAS mutant ({ctx.ras_detail})")
+    elif ctx.ras is GeneStatus.UNKNOWN:
+        reasons.append(f"extended RAS status not established ({ctx.ras_detail})")
+    if ctx.braf in (BrafClass.V600E, BrafClass.OTHER):
+        reasons.append(str(ctx.braf))
+    elif ctx.braf is BrafClass.UNKNOWN:
+        reasons.append("BRAF status not established")
+    if ctx.sidedness is Sidedness.RIGHT:
+        reasons.append("right-sided primary")
+    elif ctx.sidedness is Sidedness.INDETERMINATE:
+        reasons.append("transverse colon primary: sidedness uncertain")
+    elif ctx.sidedness is Sidedness.UNKNOWN:
+        reasons.append("primary sub-site not recorded: sidedness unknown")
+    if ctx.mmr is MmrClass.DEFICIENT:
+        reasons.append("dMMR/MSI-H: immunotherapy is the systemic choice")
+    resectability = ctx.resectability.value
+    if resectability is Resectability.RESECTABLE:
+        reasons.append("resectable disease: no anti-EGFR before or after resection (New EPOC)")
+    elif resectability is None:
+        reasons.append("resectability not assessed: anti-EGFR belongs to the conversion setting")
+    return tuple(reasons)
+
+
+# --- Applicability and timing -------------------------------------------------------------
+
+
+@predicate
+def applicable(ctx: PatientContext) -> bool:
+    """A confirmed colorectal primary and confirmed liver metastases are recorded."""
+    return ctx.applicable
+
+
+@predicate
+def other_primary_recorded(ctx: PatientContext) -> bool:
+    """Another confirmed primary cancer is recorded besides the colorectal one."""
+    return bool(ctx.facts.other_primary_cancers)
+
+
+@predicate
+def timing_synchronous(ctx: PatientContext) -> bool:
+    """Synchronous under the policy's definition."""
+    return ctx.timing.category is TimingCategory.SYNCHRONOUS
+
+
+@predicate
+def timing_metachronous_early(ctx: PatientContext) -> bool:
+    """Early metachronous under the policy's definition."""
+    return ctx.timing.category is TimingCategory.EARLY_METACHRONOUS
+
+
+@predicate
+def timing_metachronous_late(ctx: PatientContext) -> bool:
+    """Late metachronous under the policy's definition."""
+    return ctx.timing.category is TimingCategory.LATE_METACHRONOUS
+
+
+@predicate
+def timing_metachronous_unclassified(ctx: PatientContext) -> bool:
+    """Metachronous, but early/late cannot be told from the recorded dates."""
+    return ctx.timing.category is TimingCategory.METACHRONOUS
+
+
+@predicate
+def timing_unknown(ctx: PatientContext) -> bool:
+    """Timing cannot be computed: a diagnosis or detection date is missing."""
+    return ctx.timing.category is None
+
+
+# --- Primary tumour -------------------------------------------------------------------------
+
+
+@predicate
+def primary_in_place(ctx: PatientContext) -> bool:
+    """No resection of the primary is recorded (assumed in place; cards say so)."""
+    return ctx.facts.primary is not None and ctx.facts.primary.resected is None
+
+
+@predicate
+def rectal(ctx: PatientContext) -> bool:
+    """The primary is in the rectum."""
+    return ctx.rectal
+
+
+@predicate
+def colon(ctx: PatientContext) -> bool:
+    """The primary is not rectal (colon, rectosigmoid, or sub-site not given)."""
+    return not ctx.rectal
+
+
+@predicate
+def upper_rectal(ctx: PatientContext) -> bool:
+    """Rectal primary whose distal edge is above the upper-rectum threshold from the anal verge."""
+    return ctx.rectal and ctx.upper_rectal is True
+
+
+@predicate
+def rectal_height_unknown(ctx: PatientContext) -> bool:
+    """Rectal primary without a recorded distance from the anal verge."""
+    return ctx.rectal and ctx.upper_rectal is None
+
+
+def _symptoms(ctx: PatientContext) -> frozenset[Symptom] | None:
+    primary = ctx.facts.primary
+    return None if primary is None or primary.symptoms is None else primary.symptoms.value
+
+
+@predicate
+def symptomatic(ctx: PatientContext) -> bool:
+    """Bleeding, obstruction or perforation of the primary is recorded."""
+    return bool(_symptoms(ctx))
+
+
+@predicate
+def symptoms_not_recorded(ctx: PatientContext) -> bool:
+    """Nothing is recorded about symptoms of the primary (neither symptoms nor their absence)."""
+    return _symptoms(ctx) is None
+
+
+@predicate
+def asymptomatic_or_not_recorded(ctx: PatientContext) -> bool:
+    """No symptom of the primary is recorded (explicitly asymptomatic, or nothing recorded)."""
+    return not _symptoms(ctx)
+
+
+@predicate
+def obstruction_or_perforation(ctx: PatientContext) -> bool:
+    """Obstruction or perforation of the primary is recorded."""
+    symptoms = _symptoms(ctx) or frozenset()
+    return bool(symptoms & {Symptom.OBSTRUCTION, Symptom.PERFORATION})
+
+
+@predicate
+def declines_chemotherapy_first(ctx: PatientContext) -> bool:
+    """The patient does not accept chemotherapy before resection of the primary."""
+    fact = ctx.facts.declines_chemotherapy_first
+    return fact is not None and fact.value is True
+
+
+@predicate
+def rectal_classic_indicated(ctx: PatientContext) -> bool:
+    """002's conditions for primary-first in rectal cancer: an upper rectal tumour with obstruction
+    or perforation, or chemotherapy first not accepted."""
+    return ctx.rectal and (
+        (upper_rectal(ctx) and obstruction_or_perforation(ctx)) or declines_chemotherapy_first(ctx)
+    )
+
+
+@predicate
+def rectal_rt_indicated(ctx: PatientContext) -> bool:
+    """Rectal primary with a stage that indicates pelvic radiotherapy (T at or above the threshold,
+    or node-positive)."""
+    t, n = t_number(ctx.facts), n_number(ctx.facts)
+    return ctx.rectal and (
+        (t is not None and t >= ctx.int_threshold("rectal_rt_min_t")) or (n is not None and n > 0)
+    )
+
+
+@predicate
+def rectal_stage_unknown(ctx: PatientContext) -> bool:
+    """Rectal primary whose T or N category is missing and the known part does not indicate RT."""
+    t, n = t_number(ctx.facts), n_number(ctx.facts)
+    return ctx.rectal and not rectal_rt_indicated(ctx) and (t is None or n is None)
+
+
+@predicate
+def pelvic_rt_recorded(ctx: PatientContext) -> bool:
+    """Pelvic (chemo)radiotherapy is recorded."""
+    primary = ctx.facts.primary
+    return primary is not None and primary.pelvic_radiotherapy is not None
+
+
+@predicate
+def primary_complete_response(ctx: PatientContext) -> bool:
+    """A clinical complete response of the primary is recorded."""
+    primary = ctx.facts.primary
+    return primary is not None and primary.complete_response is not None and primary.complete_response.value
+
+
+# --- Resectability and liver treatment --------------------------------------------------------
+
+
+@predicate
+def resectable(ctx: PatientContext) -> bool:
+    """Resectable (MDT, or the criteria of the sources)."""
+    return ctx.resectability.value is Resectability.RESECTABLE
+
+
+@predicate
+def potentially_resectable(ctx: PatientContext) -> bool:
+    """Potentially resectable after conversion treatment."""
+    return ctx.resectability.value is Resectability.POTENTIALLY_RESECTABLE
+
+
+@predicate
+def unresectable(ctx: PatientContext) -> bool:
+    """Unresectable, no curative path at present."""
+    return ctx.resectability.value is Resectability.UNRESECTABLE
+
+
+@predicate
+def resectability_unknown(ctx: PatientContext) -> bool:
+    """Neither an MDT assessment nor the criteria decide resectability."""
+    return ctx.resectability.value is None
+
+
+@predicate
+def curative_path(ctx: PatientContext) -> bool:
+    """Resectable or potentially resectable: a curative-intent path exists."""
+    return resectable(ctx) or potentially_resectable(ctx)
+
+
+@predicate
+def not_resectable(ctx: PatientContext) -> bool:
+    """Potentially resectable or unresectable: systemic therapy comes first."""
+    return potentially_resectable(ctx) or unresectable(ctx)
+
+
+@predicate
+def resectability_from_criteria(ctx: PatientContext) -> bool:
+    """Resectability was read from the criteria of the sources, not from an MDT assessment."""
+    return ctx.resectability.value is not None and ctx.resectability.basis is ResectabilityBasis.CRITERIA
+
+
+@predicate
+def mdt_not_recorded(ctx: PatientContext) -> bool:
+    """No current MDT resectability assessment is recorded."""
+    return ctx.resectability.basis is not ResectabilityBasis.MDT
+
+
+@predicate
+def liver_untreated(ctx: PatientContext) -> bool:
+    """No liver resection or ablation is recorded."""
+    return not ctx.liver_treated
+
+
+@predicate
+def post_liver_treatment(ctx: PatientContext) -> bool:
+    """A liver resection or ablation is recorded and no recurrence after it."""
+    return ctx.liver_treated and not ctx.recurrence
+
+
+@predicate
+def recurrence_after_liver_treatment(ctx: PatientContext) -> bool:
+    """Liver metastases detected or progressing after a liver resection or ablation."""
+    return ctx.recurrence
+
+
+@predicate
+def liver_surgery_considered(ctx: PatientContext) -> bool:
+    """Curative path with liver disease to treat (untreated, or recurrent)."""
+    return curative_path(ctx) and (liver_untreated(ctx) or ctx.recurrence)
+
+
+@predicate
+def planned_for_resection(ctx: PatientContext) -> bool:
+    """On a curative path and the liver metastases are not yet treated."""
+    return curative_path(ctx) and liver_untreated(ctx)
+
+
+@predicate
+def synchronous_primary_in_place(ctx: PatientContext) -> bool:
+    """Synchronous disease, primary in place and liver not yet treated: the sequencing question."""
+    return timing_synchronous(ctx) and primary_in_place(ctx) and liver_untreated(ctx)
+
+
+@predicate
+def r1_margin(ctx: PatientContext) -> bool:
+    """A liver resection with a microscopically positive (R1) margin is recorded."""
+    return any(
+        p.kind == "resection" and p.margin is not None and p.margin.value is Margin.R1
+        for p in ctx.facts.liver_procedures
+    )
+
+
+# --- Liver disease extent ---------------------------------------------------------------------
+
+
+def _count(ctx: PatientContext) -> int | None:
+    liver = ctx.facts.liver_metastases
+    return None if liver is None or liver.lesion_count is None else liver.lesion_count.value
+
+
+def _largest(ctx: PatientContext) -> float | None:
+    liver = ctx.facts.liver_metastases
+    return None if liver is None or liver.largest_diameter_cm is None else liver.largest_diameter_cm.value
+
+
+@predicate
+def lesion_count_unknown(ctx: PatientContext) -> bool:
+    """The number of liver lesions is not recorded."""
+    return _count(ctx) is None
+
+
+@predicate
+def lesions_within_folfox_limit(ctx: PatientContext) -> bool:
+    """At most the perioperative-FOLFOX number of liver metastases (001: up to 4)."""
+    count = _count(ctx)
+    return count is not None and count <= ctx.int_threshold("perioperative_folfox_max_lesions")
+
+
+@predicate
+def lesions_over_folfox_limit(ctx: PatientContext) -> bool:
+    """More liver metastases than perioperative FOLFOX covers (001: more than 4)."""
+    count = _count(ctx)
+    return count is not None and count > ctx.int_threshold("perioperative_folfox_max_lesions")
+
+
+@predicate
+def single_small_lesion(ctx: PatientContext) -> bool:
+    """A single liver metastasis under the upfront-surgery size (001: under 2 cm)."""
+    largest = _largest(ctx)
+    return (
+        _count(ctx) == 1
+        and largest is not None
+        and largest < ctx.threshold("upfront_surgery_max_diameter_cm")
+    )
+
+
+@predicate
+def largest_over_5cm(ctx: PatientContext) -> bool:
+    """Largest liver metastasis over the prognostic size threshold (002: over 5 cm)."""
+    largest = _largest(ctx)
+    return largest is not None and largest > ctx.threshold("large_metastasis_cm")
+
+
+@predicate
+def largest_within_ablation_size(ctx: PatientContext) -> bool:
+    """All liver lesions are small enough for ablation (largest under the ablation threshold)."""
+    largest = _largest(ctx)
+    return largest is not None and largest < ctx.threshold("ablation_max_diameter_cm")
+
+
+@predicate
+def bilobar(ctx: PatientContext) -> bool:
+    """Liver metastases in both lobes."""
+    liver = ctx.facts.liver_metastases
+    return liver is not None and liver.bilobar is not None and liver.bilobar.value is True
+
+
+def _flr(ctx: PatientContext) -> float | None:
+    liver = ctx.facts.liver_metastases
+    return (
+        None
+        if liver is None or liver.future_liver_remnant_pct is None
+        else liver.future_liver_remnant_pct.value
+    )
+
+
+@predicate
+def flr_unknown(ctx: PatientContext) -> bool:
+    """The planned future liver remnant is not recorded."""
+    return _flr(ctx) is None
+
+
+@predicate
+def flr_adequate(ctx: PatientContext) -> bool:
+    """Planned future liver remnant at or above the required percentage."""
+    flr = _flr(ctx)
+    return flr is not None and flr >= ctx.flr.required_pct
+
+
+@predicate
+def flr_insufficient(ctx: PatientContext) -> bool:
+    """Planned future liver remnant below the required percentage."""
+    flr = _flr(ctx)
+    return flr is not None and flr < ctx.flr.required_pct
+
+
+@predicate
+def heavy_chemotherapy(ctx: PatientContext) -> bool:
+    """More pre-hepatectomy cycles than the heavy-chemotherapy threshold (003: more than six)."""
+    return ctx.heavy_chemotherapy is True
+
+
+@predicate
+def cirrhosis_recorded(ctx: PatientContext) -> bool:
+    """Cirrhosis or chronic liver disease is recorded."""
+    return ctx.facts.cirrhosis is not None and ctx.facts.cirrhosis.value is True
+
+
+@predicate
+def cirrhosis_unknown(ctx: PatientContext) -> bool:
+    """Nothing is recorded about cirrhosis or chronic liver disease."""
+    return ctx.facts.cirrhosis is None
+
+
+def _complexity(ctx: PatientContext) -> HepatectomyComplexity | None:
+    liver = ctx.facts.liver_metastases
+    return None if liver is None or liver.planned_complexity is None else liver.planned_complexity.value
+
+
+@predicate
+def planned_grade_iii(ctx: PatientContext) -> bool:
+    """The planned hepatectomy is grade III (major) in the Kawaguchi classification."""
+    return _complexity(ctx) is HepatectomyComplexity.GRADE_III
+
+
+@predicate
+def planned_minor_hepatectomy(ctx: PatientContext) -> bool:
+    """The planned hepatectomy is grade I or II."""
+    return _complexity(ctx) in (HepatectomyComplexity.GRADE_I, HepatectomyComplexity.GRADE_II)
+
+
+@predicate
+def planned_complexity_unknown(ctx: PatientContext) -> bool:
+    """The planned hepatectomy complexity is not recorded."""
+    return _complexity(ctx) is None
+
+
+@predicate
+def simultaneous_feasible(ctx: PatientContext) -> bool:
+    """001's conditions for simultaneous resection: small accessible metastases (minor
+    hepatectomy, largest within the small-lesion threshold) and good performance status."""
+    largest = _largest(ctx)
+    return (
+        planned_minor_hepatectomy(ctx)
+        and largest is not None
+        and largest <= ctx.threshold("simultaneous_max_diameter_cm")
+        and ctx.ps is PsClass.GOOD
+    )
+
+
+@predicate
+def simultaneous_not_feasible(ctx: PatientContext) -> bool:
+    """Simultaneous resection excluded: performance status not good, grade III hepatectomy, or
+    metastases larger than the small-lesion threshold."""
+    largest = _largest(ctx)
+    return (
+        ctx.ps in (PsClass.LIMITED, PsClass.POOR)
+        or planned_grade_iii(ctx)
+        or (largest is not None and largest > ctx.threshold("simultaneous_max_diameter_cm"))
+    )
+
+
+@predicate
+def simultaneous_feasibility_unknown(ctx: PatientContext) -> bool:
+    """The data neither allow nor exclude simultaneous resection."""
+    return not simultaneous_feasible(ctx) and not simultaneous_not_feasible(ctx)
+
+
+# --- Extrahepatic disease ---------------------------------------------------------------------
+
+
+def _sites(ctx: PatientContext) -> frozenset[ExtrahepaticSite]:
+    return frozenset(f.value for f in ctx.facts.extrahepatic)
+
+
+@predicate
+def ehd_present(ctx: PatientContext) -> bool:
+    """Extrahepatic metastases are recorded."""
+    return ctx.ehd is EhdStatus.PRESENT
+
+
+@predicate
+def ehd_not_present(ctx: PatientContext) -> bool:
+    """No extrahepatic metastasis is recorded (explicitly absent, or nothing recorded)."""
+    return ctx.ehd is not EhdStatus.PRESENT
+
+
+@predicate
+def ehd_not_recorded(ctx: PatientContext) -> bool:
+    """Neither extrahepatic metastases nor their absence are recorded."""
+    return ctx.ehd is EhdStatus.NOT_RECORDED
+
+
+@predicate
+def ehd_single_site(ctx: PatientContext) -> bool:
+    """Extrahepatic disease at exactly one site (nodal stations count as one)."""
+    return len(ctx.ehd_sites) == 1
+
+
+@predicate
+def ehd_multiple_sites(ctx: PatientContext) -> bool:
+    """Extrahepatic disease at more than one site."""
+    return len(ctx.ehd_sites) > 1
+
+
+@predicate
+def peritoneal(ctx: PatientContext) -> bool:
+    """Peritoneal metastases are recorded."""
+    return ExtrahepaticSite.PERITONEUM in _sites(ctx)
+
+
+@predicate
+def peritoneal_liver_limit_met(ctx: PatientContext) -> bool:
+    """003's condition for liver resection with peritoneal metastases: at most 3 liver lesions
+    and good performance status."""
+    count = _count(ctx)
+    return (
+        count is not None
+        and count <= ctx.int_threshold("peritoneal_max_liver_lesions")
+        and ctx.ps is PsClass.GOOD
+    )
+
+
+@predicate
+def peritoneal_liver_limit_exceeded(ctx: PatientContext) -> bool:
+    """More liver lesions than 003 allows with peritoneal metastases, or performance status
+    known not to be good."""
+    count = _count(ctx)
+    return (count is not None and count > ctx.int_threshold("peritoneal_max_liver_lesions")) or ctx.ps in (
+        PsClass.LIMITED,
+        PsClass.POOR,
+    )
+
+
+@predicate
+def peritoneal_limit_unknown(ctx: PatientContext) -> bool:
+    """Lesion count or performance status is missing to apply 003's peritoneal condition."""
+    return not peritoneal_liver_limit_met(ctx) and not peritoneal_liver_limit_exceeded(ctx)
+
+
+@predicate
+def celiac_or_para_aortic_nodes(ctx: PatientContext) -> bool:
+    """Celiac or para-aortic lymph-node metastases are recorded."""
+    return ExtrahepaticSite.CELIAC_OR_PARA_AORTIC_NODES in _sites(ctx)
+
+
+# --- Performance status -----------------------------------------------------------------------
+
+
+@predicate
+def ps_good(ctx: PatientContext) -> bool:
+    """ECOG at or below the good-performance threshold."""
+    return ctx.ps is PsClass.GOOD
+
+
+@predicate
+def ps_not_good(ctx: PatientContext) -> bool:
+    """ECOG recorded and above the good-performance threshold."""
+    return ctx.ps in (PsClass.LIMITED, PsClass.POOR)
+
+
+@predicate
+def ps_unknown(ctx: PatientContext) -> bool:
+    """No ECOG performance status is recorded."""
+    return ctx.ps is PsClass.UNKNOWN
+
+
+# --- Molecular ------------------------------------------------------------------------------
+
+
+@predicate
+def dmmr(ctx: PatientContext) -> bool:
+    """dMMR / MSI-H."""
+    return ctx.mmr is MmrClass.DEFICIENT
+
+
+@predicate
+def mmr_unknown(ctx: PatientContext) -> bool:
+    """MMR/MSI status not recorded or conflicting."""
+    return ctx.mmr is MmrClass.UNKNOWN
+
+
+@predicate
+def ras_wild_type(ctx: PatientContext) -> bool:
+    """Extended RAS wild-type: KRAS and NRAS both wild-type, without conflicting results."""
+    return ctx.ras is GeneStatus.WILD_TYPE
+
+
+@predicate
+def ras_mutant(ctx: PatientContext) -> bool:
+    """KRAS or NRAS mutant."""
+    return ctx.ras is GeneStatus.MUTANT
+
+
+@predicate
+def ras_unknown(ctx: PatientContext) -> bool:
+    """Extended RAS not established (not tested, one gene missing, or conflicting)."""
+    return ctx.ras is GeneStatus.UNKNOWN
+
+
+@predicate
+def ras_conflict(ctx: PatientContext) -> bool:
+    """Conflicting KRAS or NRAS results are noted."""
+    return bool(ctx.conflicts & {"kras", "nras"})
+
+
+@predicate
+def braf_conflict(ctx: PatientContext) -> bool:
+    """Conflicting BRAF results are noted."""
+    return "braf" in ctx.conflicts
+
+
+@predicate
+def mmr_conflict(ctx: PatientContext) -> bool:
+    """Conflicting MMR/MSI results are noted."""
+    return "mmr" in ctx.conflicts
+
+
+@predicate
+def braf_wild_type(ctx: PatientContext) -> bool:
+    """BRAF wild-type."""
+    return ctx.braf is BrafClass.WILD_TYPE
+
+
+@predicate
+def braf_mutant(ctx: PatientContext) -> bool:
+    """BRAF mutant (V600E or other)."""
+    return ctx.braf in (BrafClass.V600E, BrafClass.OTHER)
+
+
+@predicate
+def braf_v600e(ctx: PatientContext) -> bool:
+    """BRAF V600E."""
+    return ctx.braf is BrafClass.V600E
+
+
+@predicate
+def braf_unknown(ctx: PatientContext) -> bool:
+    """BRAF not recorded or conflicting."""
+    return ctx.braf is BrafClass.UNKNOWN
+
+
+@predicate
+def ras_or_braf_mutant(ctx: PatientContext) -> bool:
+    """RAS or BRAF mutant."""
+    return ras_mutant(ctx) or braf_mutant(ctx)
+
+
+@predicate
+def ras_braf_wild_type(ctx: PatientContext) -> bool:
+    """RAS and BRAF both wild-type."""
+    return ras_wild_type(ctx) and braf_wild_type(ctx)
+
+
+@predicate
+def ras_braf_incomplete(ctx: PatientContext) -> bool:
+    """Neither gene is known mutant, and at least one is unknown."""
+    return not ras_or_braf_mutant(ctx) and (ras_unknown(ctx) or braf_unknown(ctx))
+
+
+@predicate
+def tp53_unknown(ctx: PatientContext) -> bool:
+    """TP53 not recorded or conflicting."""
+    return ctx.tp53 is GeneStatus.UNKNOWN
+
+
+@predicate
+def tp53_unknown_ras_mutant(ctx: PatientContext) -> bool:
+    """RAS mutant with TP53 unknown: the co-mutation that predicts reverse-approach failure is
+    undetermined."""
+    return ras_mutant(ctx) and tp53_unknown(ctx)
+
+
+@predicate
+def ras_tp53_comutation(ctx: PatientContext) -> bool:
+    """RAS and TP53 both mutant (002: lower completion of the reverse approach)."""
+    return ras_mutant(ctx) and ctx.tp53 is GeneStatus.MUTANT
+
+
+@predicate
+def sidedness_left(ctx: PatientContext) -> bool:
+    """Left-sided primary (splenic flexure to rectum)."""
+    return ctx.sidedness is Sidedness.LEFT
+
+
+@predicate
+def sidedness_right(ctx: PatientContext) -> bool:
+    """Right-sided primary (caecum to hepatic flexure)."""
+    return ctx.sidedness is Sidedness.RIGHT
+
+
+@predicate
+def sidedness_indeterminate(ctx: PatientContext) -> bool:
+    """Transverse colon primary: sidedness uncertain."""
+    return ctx.sidedness is Sidedness.INDETERMINATE
+
+
+@predicate
+def sidedness_uncertain(ctx: PatientContext) -> bool:
+    """Sidedness indeterminate (transverse) or unknown (sub-site not recorded)."""
+    return ctx.sidedness in (Sidedness.INDETERMINATE, Sidedness.UNKNOWN)
+
+
+@predicate
+def sidedness_unknown(ctx: PatientContext) -> bool:
+    """The primary's sub-site is not recorded."""
+    return ctx.sidedness is Sidedness.UNKNOWN
+
+
+# --- Anti-EGFR ------------------------------------------------------------------------------
+
+
+def _agents(ctx: PatientContext) -> frozenset[Agent]:
+    return frozenset(t.agent for t in ctx.facts.therapies)
+
+
+@predicate
+def anti_egfr_eligible(ctx: PatientContext) -> bool:
+    """No reason against an anti-EGFR antibody: RAS and BRAF wild-type, left-sided, not dMMR, in
+    the conversion or non-curative setting."""
+    return not anti_egfr_reasons(ctx)
+
+
+@predicate
+def anti_egfr_contraindicated(ctx: PatientContext) -> bool:
+    """At least one reason against an anti-EGFR antibody."""
+    return bool(anti_egfr_reasons(ctx))
+
+
+@predicate
+def anti_egfr_recorded(ctx: PatientContext) -> bool:
+    """Cetuximab or panitumumab is recorded."""
+    return bool(_agents(ctx) & ANTI_EGFR_AGENTS)
+
+
+@predicate
+def anti_egfr_harmful_recorded(ctx: PatientContext) -> bool:
+    """An anti-EGFR antibody is recorded for a RAS-mutant tumour, or for a BRAF V600E tumour
+    without encorafenib (the BREAKWATER combination)."""
+    harmful = ras_mutant(ctx) or (braf_v600e(ctx) and Agent.ENCORAFENIB not in _agents(ctx))
+    return anti_egfr_recorded(ctx) and harmful
+
+
+@predicate
+def anti_egfr_decision_relevant(ctx: PatientContext) -> bool:
+    """Anti-EGFR is recorded, or a biologic is being chosen (disease not resectable)."""
+    return anti_egfr_recorded(ctx) or not_resectable(ctx)
+
+
+# --- Systemic therapy course ------------------------------------------------------------------
+
+
+@predicate
+def oxaliplatin_failure(ctx: PatientContext) -> bool:
+    """Liver metastases or progression within the failure window after oxaliplatin (001)."""
+    return ctx.oxaliplatin.failure is True
+
+
+@predicate
+def no_oxaliplatin_failure(ctx: PatientContext) -> bool:
+    """Oxaliplatin failure is excluded by the recorded data."""
+    return ctx.oxaliplatin.failure is False
+
+
+@predicate
+def oxaliplatin_failure_unknown(ctx: PatientContext) -> bool:
+    """Oxaliplatin is recorded but its dates cannot exclude failure."""
+    return ctx.oxaliplatin.failure is None
+
+
+@predicate
+def oxaliplatin_not_excluded(ctx: PatientContext) -> bool:
+    """Oxaliplatin failure is established or cannot be excluded."""
+    return ctx.oxaliplatin.failure is not False
+
+
+@predicate
+def no_oxaliplatin_recorded(ctx: PatientContext) -> bool:
+    """No oxaliplatin exposure is recorded at all."""
+    return Agent.OXALIPLATIN not in _agents(ctx)
+
+
+@predicate
+def oxaliplatin_after_failure(ctx: PatientContext) -> bool:
+    """Oxaliplatin is recorded again after an established oxaliplatin failure."""
+    return ctx.oxaliplatin.failure is True and ctx.oxaliplatin.rechallenged
+
+
+@predicate
+def progression(ctx: PatientContext) -> bool:
+    """Progression of the liver disease is the latest recorded disease status."""
+    liver = ctx.facts.liver_metastases
+    status = None if liver is None else liver.disease_status
+    return status is not None and status.value is DiseaseStatus.PROGRESSION
+
+
+@predicate
+def progression_on_chemotherapy(ctx: PatientContext) -> bool:
+    """Progression recorded while or after systemic therapy was given."""
+    liver = ctx.facts.liver_metastases
+    status = None if liver is None else liver.disease_status
+    if status is None or status.value is not DiseaseStatus.PROGRESSION:
+        return False
+    return any(
+        status.effective is None or t.start is None or t.start <= status.effective
+        for t in ctx.facts.therapies
+    )
+
+
+@predicate
+def radiological_response_before_surgery(ctx: PatientContext) -> bool:
+    """Liver not yet treated and either a complete radiological response, or a response while
+    resectable: the window in which lesions may disappear (001)."""
+    liver = ctx.facts.liver_metastases
+    status = None if liver is None or liver.disease_status is None else liver.disease_status.value
+    if not liver_untreated(ctx):
+        return False
+    return status is DiseaseStatus.COMPLETE_RESPONSE or (
+        status is DiseaseStatus.RESPONSE and curative_path(ctx)
+    )
+
+
+@predicate
+def cycles_over_limit(ctx: PatientContext) -> bool:
+    """More pre-hepatectomy cycles than the prognostic threshold (002: more than 8)."""
+    count = ctx.cycles.count
+    return count is not None and count > ctx.int_threshold("prehepatectomy_cycles_over")
+
+
+# --- Prognosis and data -----------------------------------------------------------------------
+
+
+@predicate
+def fong_complete(ctx: PatientContext) -> bool:
+    """All five Fong score inputs are known."""
+    return ctx.fong.score is not None
+
+
+@predicate
+def fong_incomplete(ctx: PatientContext) -> bool:
+    """At least one Fong score input is missing."""
+    return ctx.fong.score is None
+
+
+@predicate
+def cea_unknown(ctx: PatientContext) -> bool:
+    """No CEA value is recorded."""
+    return ctx.facts.cea_ng_ml is None
+
+
+@predicate
+def n_category_unknown(ctx: PatientContext) -> bool:
+    """The N category of the primary is not recorded."""
+    return n_number(ctx.facts) is None
+
+
+@predicate
+def t_category_unknown(ctx: PatientContext) -> bool:
+    """The T category of the primary is not recorded."""
+    return t_number(ctx.facts) is None
+
+
+@predicate
+def primary_site_unknown(ctx: PatientContext) -> bool:
+    """The sub-site of the primary is not recorded (sidedness unknown)."""
+    return ctx.sidedness is Sidedness.UNKNOWN
+
+
+@predicate
+def largest_unknown(ctx: PatientContext) -> bool:
+    """The largest lesion diameter is not recorded."""
+    return _largest(ctx) is None
+
+
+@predicate
+def bilobar_unknown(ctx: PatientContext) -> bool:
+    """Lobar distribution of the lesions is not recorded."""
+    liver = ctx.facts.liver_metastases
+    return liver is None or liver.bilobar is None
