@@ -1,23 +1,180 @@
-"""Decision entry point: applies the rule base to one patient's facts."""
+"""Decision entry point: applies the rule base to one patient's facts.
+
+:func:`decide` is pure and deterministic: the same facts, knowledge, date and policy always give
+the same :class:`Decision`. It derives the patient context once, evaluates every rule's predicates,
+and turns each rule that fires into one :class:`Recommendation` whose text, facts, citations,
+alternatives, missing data, disagreements, newer evidence, pathway and actions all come from the
+rule base. Patients without both a confirmed colorectal primary and confirmed liver metastases get
+no recommendation at all.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import string
+from collections.abc import Callable
 from datetime import date
 
+from cds_service.core.context import PatientContext, build_context
 from cds_service.core.facts import PatientFacts
-from cds_service.core.knowledge import Knowledge
+from cds_service.core.knowledge import Conditional, Knowledge, MissingSpec, Rule
+from cds_service.core.policy import DecisionPolicy, TimingDefinition
+from cds_service.core.predicates import PREDICATES
 from cds_service.core.recommendations import (
+    ActionKind,
     Decision,
     FactUsed,
-    Indicator,
+    MissingItem,
+    NewerEvidence,
+    OrderableTest,
+    PathwayPhase,
+    ProposedAction,
     Recommendation,
+    SourceDisagreement,
+    SourceView,
 )
+from cds_service.core.views import FACT_VIEWS, PLACEHOLDERS, derived_facts, display
+
+__all__ = ["DecisionPolicy", "TimingDefinition", "decide"]
+
+SUMMARY_LIMIT = 140
+ACTION_LABELS: dict[ActionKind, str] = {
+    ActionKind.MDT_REFERRAL: "Refer to the multidisciplinary tumour board (MDT)",
+    ActionKind.DRAFT_CAREPLAN: "Draft a care plan of this pathway",
+    ActionKind.ORDER_TESTS: "Order the missing tests",
+}
 
 
-@dataclass(frozen=True, slots=True)
-class DecisionPolicy:
-    """Site-configurable choices the sources leave open (defaults follow the rule base)."""
+class _Evaluator:
+    """Evaluates predicates and renders text for one patient, memoising predicate results."""
+
+    def __init__(self, ctx: PatientContext, knowledge: Knowledge) -> None:
+        self.ctx = ctx
+        self.knowledge = knowledge
+        self._cache: dict[str, bool] = {}
+
+    def holds(self, name: str) -> bool:
+        if name not in self._cache:
+            self._cache[name] = PREDICATES[name](self.ctx)
+        return self._cache[name]
+
+    def applies(self, when: tuple[str, ...], unless: tuple[str, ...]) -> bool:
+        return all(self.holds(n) for n in when) and not any(self.holds(n) for n in unless)
+
+    def shown(self, items: tuple[Conditional, ...]) -> tuple[Conditional, ...]:
+        return tuple(item for item in items if self.applies(item.when, item.unless))
+
+    def render(self, text: str) -> str:
+        values: dict[str, str] = {}
+        for _, field, _, _ in string.Formatter().parse(text):
+            if field is None or field in values:
+                continue
+            placeholder: Callable[[PatientContext], str] | None = PLACEHOLDERS.get(field)
+            if placeholder is not None:
+                values[field] = placeholder(self.ctx)
+            else:
+                values[field] = f"{self.knowledge.thresholds[field].value:g}"
+        return text.format_map(values)
+
+    def missing_items(self, codes: tuple[str, ...]) -> list[MissingSpec]:
+        specs = (self.knowledge.missing[code] for code in codes)
+        return [spec for spec in specs if self.holds(spec.unknown_when)]
+
+
+def _short(summary: str) -> str:
+    summary = " ".join(summary.split())
+    if len(summary) < SUMMARY_LIMIT:
+        return summary
+    return summary[: SUMMARY_LIMIT - 2].rstrip() + "…"
+
+
+def _facts_used(rule: Rule, ev: _Evaluator) -> tuple[FactUsed, ...]:
+    seen: set[tuple[str, str, tuple[str, ...]]] = set()
+    result: list[FactUsed] = []
+    for name in rule.facts:
+        for fact in FACT_VIEWS[name](ev.ctx):
+            key = (fact.label, fact.value, fact.sources)
+            if key not in seen:
+                seen.add(key)
+                result.append(fact)
+    for name in rule.thresholds:
+        threshold = ev.knowledge.thresholds[name]
+        result.append(
+            FactUsed(
+                f"Threshold: {threshold.label}",
+                f"{display(threshold.value)} {threshold.unit}",
+                note=f"{threshold.citation.label}, {threshold.citation.section}",
+            )
+        )
+    return tuple(result)
+
+
+def _actions(rule: Rule, summary: str, missing: tuple[MissingItem, ...]) -> tuple[ProposedAction, ...]:
+    actions: list[ProposedAction] = []
+    for kind in rule.actions:
+        if kind is ActionKind.ORDER_TESTS:
+            tests: dict[str, OrderableTest] = {}
+            for item in missing:
+                if item.orderable is not None:
+                    tests.setdefault(item.orderable.code, item.orderable)
+            if tests:
+                reason = "Missing: " + "; ".join(m.label for m in missing if m.orderable is not None)
+                actions.append(ProposedAction(kind, ACTION_LABELS[kind], tuple(tests.values()), reason))
+            continue
+        actions.append(ProposedAction(kind, ACTION_LABELS[kind], reason=summary))
+    return tuple(actions)
+
+
+def _recommendation(rule: Rule, ev: _Evaluator, missing_specs: list[MissingSpec]) -> Recommendation:
+    summary = _short(ev.render(rule.summary))
+    notes = [ev.render(note.text) for note in ev.shown(rule.notes)]
+    statement = " ".join([ev.render(rule.statement), *notes])
+    missing = tuple(MissingItem(s.code, s.label, s.why, s.orderable) for s in missing_specs)
+    disagreements = []
+    for ref in ev.shown(rule.disagreements):
+        item = ev.knowledge.disagreements[ref.text]
+        disagreements.append(
+            SourceDisagreement(
+                item.question,
+                tuple(SourceView(view.citation, ev.render(view.position)) for view in item.views),
+                ev.render(item.followed),
+            )
+        )
+    newer: list[NewerEvidence] = []
+    if ev.ctx.policy.show_newer_evidence:
+        for ref in ev.shown(rule.newer):
+            note = ev.knowledge.newer[ref.text]
+            newer.append(NewerEvidence(ev.render(note.text), note.citation, note.adopted))
+    pathway = tuple(
+        PathwayPhase(
+            phase.kind, ev.render(phase.label), ev.render(phase.duration) if phase.duration else None
+        )
+        for phase in rule.pathway
+    )
+    return Recommendation(
+        rule_id=rule.id,
+        topic=rule.topic,
+        summary=summary,
+        indicator=rule.indicator,
+        priority=rule.priority,
+        statement=statement,
+        facts_used=_facts_used(rule, ev),
+        citations=rule.citations,
+        alternatives=tuple(ev.render(alt.text) for alt in ev.shown(rule.alternatives)),
+        missing=missing,
+        disagreements=tuple(disagreements),
+        newer_evidence=tuple(newer),
+        pathway=pathway,
+        actions=_actions(rule, summary, missing),
+        regimens=rule.regimens,
+    )
+
+
+def _not_applicable_reason(facts: PatientFacts) -> str:
+    if facts.primary is None and facts.liver_metastases is None:
+        return "No confirmed colorectal primary and no confirmed liver metastases are recorded."
+    if facts.primary is None:
+        return "Liver metastases are recorded, but no confirmed colorectal primary."
+    return "A confirmed colorectal primary is recorded, but no confirmed liver metastases."
 
 
 def decide(
@@ -27,38 +184,47 @@ def decide(
     today: date,
     policy: DecisionPolicy | None = None,
 ) -> Decision:
-    """Return the recommendations for one patient; pure and deterministic."""
-    del today, policy
+    """Return the recommendations for one patient; pure and deterministic.
+
+    Args:
+        facts: What is known about the patient (``None`` = unknown).
+        knowledge: The validated rule base.
+        today: The evaluation date (never read from the clock).
+        policy: Site choices the sources leave open; the defaults when ``None``.
+    """
+    policy = policy or DecisionPolicy()
     if facts.primary is None or facts.liver_metastases is None:
         return Decision(
             applicable=False,
-            reason="No confirmed colorectal primary with confirmed liver metastases.",
+            reason=_not_applicable_reason(facts),
             recommendations=(),
             derived=(),
             knowledge_version=knowledge.version,
         )
-    used = (
-        FactUsed("Colorectal primary", facts.primary.condition.value, facts.primary.condition.sources),
-        FactUsed(
-            "Liver metastases",
-            facts.liver_metastases.condition.value,
-            facts.liver_metastases.condition.sources,
-        ),
-    )
-    detected = Recommendation(
-        rule_id="crlm-detected",
-        topic="crlm-detected",
-        summary="Colorectal cancer with liver metastases detected; decision support pending.",
-        indicator=Indicator.INFO,
-        priority=0,
-        statement="A colorectal primary and liver metastases are recorded.",
-        facts_used=used,
-        citations=(knowledge.sources["seed-001"],),
-    )
+    ctx = build_context(facts, knowledge.threshold_values(), today=today, policy=policy)
+    ev = _Evaluator(ctx, knowledge)
+    fired = [rule for rule in knowledge.rules if ev.applies(rule.when, rule.unless)]
+    gathered: dict[str, MissingSpec] = {}
+    for rule in fired:
+        if not rule.collect_missing:
+            for spec in ev.missing_items(rule.missing):
+                gathered.setdefault(spec.code, spec)
+    recommendations: list[Recommendation] = []
+    for rule in fired:
+        specs = ev.missing_items(rule.missing)
+        if rule.collect_missing:
+            own = {spec.code for spec in specs}
+            specs += [spec for code, spec in gathered.items() if code not in own]
+            if not specs:
+                continue
+        recommendations.append(_recommendation(rule, ev, specs))
+    recommendations.sort(key=lambda r: (r.priority, r.rule_id))
+    site = facts.primary.site
+    where = f" ({display(site.value)})" if site is not None else ""
     return Decision(
         applicable=True,
-        reason="Confirmed colorectal primary with confirmed liver metastases.",
-        recommendations=(detected,),
-        derived=(),
+        reason=f"Confirmed colorectal primary{where} with confirmed liver metastases.",
+        recommendations=tuple(recommendations),
+        derived=derived_facts(ctx),
         knowledge_version=knowledge.version,
     )
