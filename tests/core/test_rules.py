@@ -1,0 +1,552 @@
+"""Every rule of the rule base, with a patient built to hit it and one built to just miss it, plus
+the content each kind of card must carry (citations, provenance, disagreements, newer evidence,
+missing data, actions, assumptions)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import pytest
+
+from cds_service.core import DecisionPolicy, TimingDefinition, decide
+from cds_service.core.facts import (
+    Agent,
+    BrafStatus,
+    DiseaseStatus,
+    ExtrahepaticSite,
+    HepatectomyComplexity,
+    Margin,
+    MmrStatus,
+    PatientFacts,
+    PrimarySite,
+    Resectability,
+    Symptom,
+)
+from cds_service.core.recommendations import ActionKind, Decision, Indicator, Recommendation
+
+from .builders import (
+    KNOWLEDGE,
+    MUT,
+    TODAY,
+    WT,
+    conflict,
+    crlm,
+    exposure,
+    folfox,
+    liver_resection,
+    rectal,
+    ref,
+    unresectable_left_wild_type,
+)
+
+POT = Resectability.POTENTIALLY_RESECTABLE
+UNRES = Resectability.UNRESECTABLE
+ADJUVANT_OXALIPLATIN = exposure(Agent.OXALIPLATIN, date(2025, 11, 1), date(2026, 3, 1))
+OLD_OXALIPLATIN = exposure(Agent.OXALIPLATIN, date(2024, 11, 1), date(2025, 3, 1))
+CETUXIMAB = exposure(Agent.CETUXIMAB, date(2026, 10, 1))
+RESECTED = (liver_resection(date(2026, 11, 1)),)
+ADAM = DecisionPolicy(timing_definition=TimingDefinition.ADAM_2015)
+
+
+def run(facts: PatientFacts, policy: DecisionPolicy | None = None) -> Decision:
+    """Decide for ``facts`` as of the fixed test date."""
+    return decide(facts, KNOWLEDGE, today=TODAY, policy=policy)
+
+
+def fired(facts: PatientFacts, policy: DecisionPolicy | None = None) -> dict[str, Recommendation]:
+    """Recommendations by rule id."""
+    return {r.rule_id: r for r in run(facts, policy).recommendations}
+
+
+@dataclass(frozen=True)
+class Case:
+    """A rule with a patient that hits it and one that just misses it."""
+
+    rule: str
+    hit: PatientFacts
+    miss: PatientFacts
+    policy: DecisionPolicy | None = None
+
+    def __str__(self) -> str:
+        return self.rule
+
+
+def case(rule: str, hit: dict[str, Any], miss: dict[str, Any], policy: DecisionPolicy | None = None) -> Case:
+    """A case from keyword overrides of the baseline patient."""
+    return Case(rule, crlm(**hit), crlm(**miss), policy)
+
+
+CASES: list[Case] = [
+    case(
+        "conflict-anti-egfr-ras-braf-mutant",
+        {"kras": MUT, "therapies": (CETUXIMAB,)},
+        {"kras": WT, "therapies": (CETUXIMAB,)},
+    ),
+    case(
+        "conflict-anti-egfr-ras-braf-mutant",
+        {"braf": BrafStatus.V600E, "therapies": (CETUXIMAB,)},
+        {"braf": BrafStatus.V600E, "therapies": (CETUXIMAB, exposure(Agent.ENCORAFENIB, date(2026, 10, 1)))},
+    ),
+    case(
+        "conflict-folfox-after-oxaliplatin-failure",
+        {"therapies": (ADJUVANT_OXALIPLATIN, *folfox(date(2026, 9, 15), 2))},
+        {"therapies": (ADJUVANT_OXALIPLATIN,)},
+    ),
+    case(
+        "conflict-progression-planned-resection",
+        {"status": DiseaseStatus.PROGRESSION, "therapies": folfox(date(2026, 9, 10), 4)},
+        {"status": DiseaseStatus.PROGRESSION, "therapies": folfox(date(2026, 9, 10), 4), "mdt": UNRES},
+    ),
+    case("applicability-other-primary", {"other_primaries": ("http://snomed.info/sct|254837009",)}, {}),
+    case("resectability-ask-mdt", {"mdt": None, "flr": None}, {"mdt": None}),
+    case("resectability-resectable", {}, {"mdt": POT}),
+    case("resectability-potentially-resectable", {"mdt": POT}, {}),
+    case("resectability-unresectable", {"mdt": UNRES}, {"mdt": POT}),
+    case(
+        "recurrence-after-liver-resection",
+        {"diagnosed": date(2025, 6, 1), "liver_procedures": (liver_resection(date(2026, 1, 10)),)},
+        {"liver_procedures": RESECTED},
+    ),
+    case("seq-colon-primary-first", {"symptoms": frozenset({Symptom.BLEEDING})}, {"symptoms": frozenset()}),
+    case(
+        "seq-colon-simultaneous",
+        {"largest_cm": 2.5, "complexity": HepatectomyComplexity.GRADE_I},
+        {"largest_cm": 2.5, "complexity": HepatectomyComplexity.GRADE_III},
+    ),
+    case("seq-colon-liver-first", {}, {"largest_cm": 2.5, "complexity": HepatectomyComplexity.GRADE_I}),
+    case(
+        "seq-colon-undetermined",
+        {"largest_cm": 2.5, "complexity": None},
+        {"largest_cm": 2.5, "complexity": HepatectomyComplexity.GRADE_II},
+    ),
+    case(
+        "seq-colon-conversion-first", {"mdt": POT}, {"mdt": POT, "symptoms": frozenset({Symptom.OBSTRUCTION})}
+    ),
+    Case(
+        "seq-rectal-classic",
+        rectal(anal_verge_cm=12.0, symptoms=frozenset({Symptom.OBSTRUCTION})),
+        rectal(anal_verge_cm=7.0, symptoms=frozenset({Symptom.OBSTRUCTION})),
+    ),
+    Case("seq-rectal-classic", rectal(declines_chemo=True), rectal(declines_chemo=False)),
+    Case("seq-rectal-reverse", rectal(), rectal(declines_chemo=True)),
+    Case(
+        "seq-rectal-reverse",
+        rectal(symptoms=frozenset({Symptom.BLEEDING})),
+        crlm(symptoms=frozenset({Symptom.BLEEDING})),
+    ),
+    case(
+        "seq-unresectable-primary-in-place",
+        {"mdt": UNRES},
+        {"mdt": UNRES, "primary_resected": date(2026, 9, 20)},
+    ),
+    case(
+        "seq-complete-reverse",
+        {"liver_procedures": RESECTED},
+        {"liver_procedures": RESECTED, "primary_resected": date(2026, 11, 20)},
+    ),
+    Case(
+        "rectal-obstruction-diversion",
+        rectal(symptoms=frozenset({Symptom.PERFORATION})),
+        rectal(symptoms=frozenset({Symptom.BLEEDING})),
+    ),
+    case(
+        "regimen-progression-second-line",
+        {"status": DiseaseStatus.PROGRESSION, "therapies": folfox(date(2026, 9, 10), 4)},
+        {"status": DiseaseStatus.STABLE, "therapies": folfox(date(2026, 9, 10), 4)},
+    ),
+    case("regimen-dmmr-resectable", {"mmr": MmrStatus.DEFICIENT}, {"mmr": MmrStatus.DEFICIENT, "mdt": POT}),
+    case("regimen-dmmr-first-line", {"mmr": MmrStatus.DEFICIENT, "mdt": POT}, {"mmr": MmrStatus.DEFICIENT}),
+    case(
+        "regimen-dmmr-first-line",
+        {"mmr": MmrStatus.DEFICIENT, "mdt": None, "flr": None},
+        {"mdt": None, "flr": None},
+    ),
+    case(
+        "regimen-folfiri-after-oxaliplatin-failure",
+        {"therapies": (ADJUVANT_OXALIPLATIN,)},
+        {"therapies": (OLD_OXALIPLATIN,)},
+    ),
+    case(
+        "regimen-oxaliplatin-history-unclear",
+        {"therapies": (exposure(Agent.OXALIPLATIN, None),)},
+        {"therapies": (OLD_OXALIPLATIN,)},
+    ),
+    case(
+        "regimen-upfront-surgery-single-small",
+        {"lesions": 1, "largest_cm": 1.5},
+        {"lesions": 1, "largest_cm": 2.0},
+    ),
+    case("regimen-perioperative-folfox", {"lesions": 4}, {"lesions": 5}),
+    case(
+        "regimen-perioperative-folfox",
+        {"extrahepatic_absent": None},
+        {"extrahepatic": (ExtrahepaticSite.LUNG,)},
+    ),
+    case("regimen-resectable-outside-folfox-criteria", {"lesions": 5}, {"lesions": 4}),
+    case("regimen-resectable-outside-folfox-ehd", {"extrahepatic": (ExtrahepaticSite.LUNG,)}, {}),
+    case("regimen-resectable-needs-lesion-count", {"lesions": None}, {}),
+    Case(
+        "regimen-conversion-left-wild-type",
+        unresectable_left_wild_type(),
+        unresectable_left_wild_type(nras=None),
+    ),
+    Case(
+        "regimen-conversion-left-wild-type",
+        unresectable_left_wild_type(site=PrimarySite.SPLENIC_FLEXURE),
+        unresectable_left_wild_type(site=PrimarySite.TRANSVERSE_COLON),
+    ),
+    Case(
+        "regimen-conversion-right-wild-type",
+        unresectable_left_wild_type(site=PrimarySite.HEPATIC_FLEXURE),
+        unresectable_left_wild_type(site=PrimarySite.TRANSVERSE_COLON),
+    ),
+    Case(
+        "regimen-conversion-sidedness-uncertain",
+        unresectable_left_wild_type(site=PrimarySite.TRANSVERSE_COLON),
+        unresectable_left_wild_type(site=PrimarySite.SPLENIC_FLEXURE),
+    ),
+    Case(
+        "regimen-conversion-sidedness-uncertain",
+        unresectable_left_wild_type(site=None),
+        unresectable_left_wild_type(),
+    ),
+    Case("regimen-conversion-mutant", unresectable_left_wild_type(kras=MUT), unresectable_left_wild_type()),
+    Case(
+        "regimen-conversion-mutant",
+        unresectable_left_wild_type(braf=BrafStatus.V600E),
+        unresectable_left_wild_type(braf=None),
+    ),
+    Case(
+        "regimen-conversion-biomarkers-pending",
+        unresectable_left_wild_type(braf=None),
+        unresectable_left_wild_type(),
+    ),
+    case(
+        "regimen-complete-perioperative",
+        {"liver_procedures": RESECTED},
+        {"liver_procedures": RESECTED, "therapies": (ADJUVANT_OXALIPLATIN,)},
+    ),
+    Case(
+        "warning-anti-egfr-contraindicated",
+        unresectable_left_wild_type(site=PrimarySite.ASCENDING_COLON),
+        unresectable_left_wild_type(),
+    ),
+    case("warning-anti-egfr-contraindicated", {"therapies": (CETUXIMAB,)}, {}),
+    case(
+        "warning-oxaliplatin-failure",
+        {"therapies": (ADJUVANT_OXALIPLATIN,)},
+        {"therapies": (ADJUVANT_OXALIPLATIN, *folfox(date(2026, 9, 15), 2))},
+    ),
+    case(
+        "warning-progression-on-chemotherapy",
+        {"mdt": UNRES, "status": DiseaseStatus.PROGRESSION, "therapies": folfox(date(2026, 9, 10), 4)},
+        {"mdt": UNRES, "status": DiseaseStatus.PROGRESSION},
+    ),
+    case(
+        "warning-complete-radiological-response",
+        {"status": DiseaseStatus.COMPLETE_RESPONSE},
+        {"status": DiseaseStatus.STABLE},
+    ),
+    case(
+        "warning-complete-radiological-response",
+        {"status": DiseaseStatus.RESPONSE},
+        {"status": DiseaseStatus.RESPONSE, "mdt": UNRES},
+    ),
+    case("warning-prehepatectomy-cycles", {"cycles": 9}, {"cycles": 8}),
+    case(
+        "warning-prehepatectomy-cycles",
+        {
+            "diagnosed": date(2026, 6, 1),
+            "detected": date(2026, 6, 1),
+            "therapies": folfox(date(2026, 6, 5), 9),
+        },
+        {
+            "diagnosed": date(2026, 6, 1),
+            "detected": date(2026, 6, 1),
+            "therapies": folfox(date(2026, 6, 5), 8),
+        },
+    ),
+    case(
+        "warning-r1-margin",
+        {"liver_procedures": (liver_resection(date(2026, 11, 1), Margin.R1),)},
+        {"liver_procedures": (liver_resection(date(2026, 11, 1), Margin.R0),)},
+    ),
+    case("warning-ras-tp53-comutation", {"kras": MUT, "tp53": MUT}, {"kras": MUT, "tp53": WT}),
+    case("warning-large-metastasis", {"largest_cm": 5.5}, {"largest_cm": 5.0}),
+    case(
+        "ehd-single-site",
+        {"extrahepatic": (ExtrahepaticSite.LUNG,)},
+        {"extrahepatic": (ExtrahepaticSite.LUNG, ExtrahepaticSite.BONE)},
+    ),
+    case(
+        "ehd-single-site",
+        {"extrahepatic": (ExtrahepaticSite.HILAR_NODES, ExtrahepaticSite.DISTANT_NODES)},
+        {"extrahepatic": (ExtrahepaticSite.CELIAC_OR_PARA_AORTIC_NODES,)},
+    ),
+    case(
+        "ehd-multiple-sites",
+        {"extrahepatic": (ExtrahepaticSite.LUNG, ExtrahepaticSite.BONE)},
+        {"extrahepatic": (ExtrahepaticSite.LUNG,)},
+    ),
+    case(
+        "ehd-peritoneal-eligible",
+        {"extrahepatic": (ExtrahepaticSite.PERITONEUM,), "lesions": 3},
+        {"extrahepatic": (ExtrahepaticSite.PERITONEUM,), "lesions": 4},
+    ),
+    case(
+        "ehd-peritoneal-not-eligible",
+        {"extrahepatic": (ExtrahepaticSite.PERITONEUM,), "lesions": 2, "ecog": 2},
+        {"extrahepatic": (ExtrahepaticSite.PERITONEUM,), "lesions": 2, "ecog": 1},
+    ),
+    case(
+        "ehd-peritoneal-undetermined",
+        {"extrahepatic": (ExtrahepaticSite.PERITONEUM,), "lesions": None},
+        {"extrahepatic": (ExtrahepaticSite.PERITONEUM,), "lesions": 3},
+    ),
+    case(
+        "ehd-celiac-para-aortic-nodes",
+        {"extrahepatic": (ExtrahepaticSite.CELIAC_OR_PARA_AORTIC_NODES,)},
+        {"extrahepatic": (ExtrahepaticSite.HILAR_NODES,)},
+    ),
+    case("liver-flr-insufficient-pve", {"flr": 19.5}, {"flr": 20.0}),
+    case("liver-flr-insufficient-pve", {"flr": 39.0, "cirrhosis": True}, {"flr": 40.0, "cirrhosis": True}),
+    case("liver-flr-insufficient-pve", {"flr": 35.0, "cycles": 7}, {"flr": 35.0, "cycles": 6}),
+    case("liver-two-stage-hepatectomy", {"flr": 15.0, "bilobar": True}, {"flr": 15.0, "bilobar": False}),
+    case("liver-flr-adequate", {}, {"flr": 15.0}),
+    case("liver-flr-unknown", {"flr": None}, {}),
+    case(
+        "liver-ablation-small-lesions", {"largest_cm": 2.9, "lesions": 3}, {"largest_cm": 3.0, "lesions": 3}
+    ),
+    Case("rectal-pelvic-radiotherapy", rectal(t="T3", n="N0"), rectal(t="T2", n="N0")),
+    Case(
+        "rectal-pelvic-radiotherapy",
+        rectal(t="T2", n="N1a"),
+        rectal(t="T2", n="N1a", pelvic_rt=date(2026, 10, 1)),
+    ),
+    Case("rectal-radiotherapy-stage-unknown", rectal(t=None, n="N0"), rectal(t="T2", n="N0")),
+    Case(
+        "rectal-watch-and-wait", rectal(primary_complete_response=True), crlm(primary_complete_response=True)
+    ),
+    case("timing-synchronous", {}, {"detected": date(2026, 12, 1)}),
+    case(
+        "timing-metachronous-early",
+        {
+            "diagnosed": date(2025, 12, 1),
+            "primary_resected": date(2025, 12, 20),
+            "detected": date(2026, 4, 1),
+        },
+        {
+            "diagnosed": date(2025, 12, 1),
+            "primary_resected": date(2025, 12, 20),
+            "detected": date(2026, 12, 2),
+        },
+    ),
+    case(
+        "timing-metachronous-late",
+        {"diagnosed": date(2024, 1, 1), "primary_resected": date(2024, 2, 1), "detected": date(2026, 9, 1)},
+        {"diagnosed": date(2025, 1, 1), "primary_resected": date(2025, 2, 1), "detected": date(2025, 12, 1)},
+    ),
+    case(
+        "timing-metachronous-unclassified",
+        {"detected": date(2026, 9, 11)},
+        {"detected": date(2026, 9, 1)},
+        ADAM,
+    ),
+    case("timing-undetermined", {"diagnosed": None}, {}),
+    case("prognosis-fong-score", {}, {"cea": None}),
+    case("prognosis-fong-incomplete", {"cea": None}, {}),
+    case("missing-data", {"kras": None}, {}),
+    case("missing-data", {"data_notes": (conflict("Two KRAS results disagree", ref("kras")),)}, {}),
+]
+
+
+@pytest.mark.parametrize("item", CASES, ids=str)
+def test_rule_fires_for_its_patient(item: Case) -> None:
+    """The rule fires for the patient built to hit it."""
+    assert item.rule in fired(item.hit, item.policy)
+
+
+@pytest.mark.parametrize("item", CASES, ids=str)
+def test_rule_does_not_fire_for_the_near_miss(item: Case) -> None:
+    """The rule stays silent for the patient built to just miss it."""
+    assert item.rule not in fired(item.miss, item.policy)
+
+
+def test_every_rule_has_a_case() -> None:
+    """The table covers every rule of the rule base."""
+    assert {r.id for r in KNOWLEDGE.rules} == {c.rule for c in CASES}
+
+
+@pytest.mark.parametrize(
+    "facts",
+    [
+        crlm(has_primary=False),
+        crlm(has_liver=False),
+        crlm(has_primary=False, has_liver=False),
+        crlm(has_primary=False, other_primaries=("http://snomed.info/sct|254837009",)),
+    ],
+    ids=["no-colorectal-primary", "no-liver-metastases", "neither", "breast-cancer-liver-metastases"],
+)
+def test_no_crlm_card_without_both_conditions(facts: PatientFacts) -> None:
+    """Patients without both a colorectal primary and liver metastases get no recommendation."""
+    decision = run(facts)
+    assert not decision.applicable
+    assert decision.recommendations == ()
+    assert "no confirmed" in decision.reason.lower()
+
+
+def test_applicable_decision_states_its_scope() -> None:
+    """An applicable decision says why it applies and carries the knowledge version."""
+    decision = run(crlm())
+    assert decision.applicable
+    assert "sigmoid-colon" in decision.reason
+    assert decision.knowledge_version == KNOWLEDGE.version
+
+
+def test_recommendations_are_ordered_with_critical_first() -> None:
+    """Critical safety conflicts sort first and the rest follow by priority."""
+    recs = run(crlm(kras=MUT, therapies=(CETUXIMAB,))).recommendations
+    assert recs[0].indicator is Indicator.CRITICAL
+    assert [r.priority for r in recs] == sorted(r.priority for r in recs)
+
+
+def test_facts_used_carry_fhir_references() -> None:
+    """Facts used point back to the FHIR resources they came from."""
+    rec = fired(crlm())["regimen-perioperative-folfox"]
+    sources = {s for f in rec.facts_used for s in f.sources}
+    assert {ref("lesion-count"), ref("mdt-resectability"), ref("mmr")} <= sources
+    assert any(f.label.startswith("Threshold:") and f.value == "4 lesions" for f in rec.facts_used)
+
+
+def test_perioperative_folfox_pathway_and_actions() -> None:
+    """The main regimen card carries the 3+3 pathway, an MDT referral and a draft care plan."""
+    rec = fired(crlm())["regimen-perioperative-folfox"]
+    assert (rec.pathway[0].label, rec.pathway[0].duration) == ("FOLFOX (about 6 cycles)", "3 months")
+    assert rec.pathway[-1].duration == "3 months"
+    assert {a.kind for a in rec.actions} == {ActionKind.MDT_REFERRAL, ActionKind.DRAFT_CAREPLAN}
+    assert rec.regimens == ("folfox",)
+    assert any(n.citation.source_id == "nccn-2026" and not n.adopted for n in rec.newer_evidence)
+
+
+@pytest.mark.parametrize(
+    ("facts", "assumption"),
+    [
+        (crlm(symptoms=None), "no symptoms of the primary are recorded"),
+        (crlm(mmr=None), "MMR/MSI status is not recorded"),
+        (crlm(extrahepatic_absent=None), "no extrahepatic disease is recorded"),
+        (crlm(), "no prior oxaliplatin is recorded"),
+    ],
+)
+def test_assumptions_are_stated(facts: PatientFacts, assumption: str) -> None:
+    """Where a card relies on something not recorded, it says so explicitly."""
+    statements = " ".join(r.statement for r in run(facts).recommendations)
+    assert assumption in statements
+
+
+def test_rectal_symptoms_show_the_001_002_disagreement() -> None:
+    """A symptomatic rectal primary shows both views on symptoms and that 002 is followed."""
+    rec = fired(rectal(symptoms=frozenset({Symptom.BLEEDING})))["seq-rectal-reverse"]
+    (disagreement,) = rec.disagreements
+    assert {v.citation.source_id for v in disagreement.views} == {"seed-001", "seed-002"}
+    assert disagreement.followed.startswith("002 for rectal primaries")
+    assert not fired(rectal())["seq-rectal-reverse"].disagreements
+
+
+def test_combined_approach_only_offered_with_minor_hepatectomy() -> None:
+    """The rectal reverse card offers the combined approach only for a grade I-II hepatectomy."""
+    minor = fired(rectal(complexity=HepatectomyComplexity.GRADE_I))["seq-rectal-reverse"]
+    major = fired(rectal(complexity=HepatectomyComplexity.GRADE_III))["seq-rectal-reverse"]
+    assert any("Combined" in a for a in minor.alternatives)
+    assert not any("Combined" in a for a in major.alternatives)
+
+
+def test_cirrhosis_follows_the_safer_flr_and_shows_both() -> None:
+    """In cirrhosis the 40% threshold is used, 003's 30% is shown, and the update is adopted."""
+    rec = fired(crlm(cirrhosis=True, flr=35.0))["liver-flr-insufficient-pve"]
+    assert "required 40%" in rec.statement
+    cirrhosis = next(d for d in rec.disagreements if "cirrhosis" in d.question)
+    assert {v.position.split()[0] for v in cirrhosis.views} >= {"30%", "40%"}
+    assert any(n.adopted and n.citation.source_id == "kawaguchi-2019" for n in rec.newer_evidence)
+
+
+def test_braf_v600e_shows_breakwater_as_newer_evidence_not_default() -> None:
+    """BRAF V600E keeps the seeds' triplet-bevacizumab default and marks BREAKWATER as newer."""
+    rec = fired(unresectable_left_wild_type(braf=BrafStatus.V600E))["regimen-conversion-mutant"]
+    assert rec.regimens == ("triplet+bevacizumab",)
+    note = next(n for n in rec.newer_evidence if n.citation.source_id == "breakwater")
+    assert note.citation.newer and not note.adopted
+
+
+def test_dmmr_unresectable_adopts_verified_guideline() -> None:
+    """First-line immunotherapy for not-resectable dMMR follows a verified guideline, marked adopted."""
+    rec = fired(crlm(mmr=MmrStatus.DEFICIENT, mdt=POT))["regimen-dmmr-first-line"]
+    assert any(n.adopted and n.citation.status == "V" for n in rec.newer_evidence)
+
+
+def test_kras_known_nras_unknown_is_not_wild_type() -> None:
+    """KRAS wild-type with NRAS untested is not extended-RAS wild-type: no anti-EGFR, test NRAS."""
+    recs = fired(unresectable_left_wild_type(nras=None))
+    assert "regimen-conversion-left-wild-type" not in recs
+    pending = recs["regimen-conversion-biomarkers-pending"]
+    assert "ras-status" in {m.code for m in pending.missing}
+    assert "extended RAS status not established" in recs["warning-anti-egfr-contraindicated"].statement
+
+
+def test_ras_conflict_makes_ras_unknown_for_anti_egfr() -> None:
+    """A conflict note about RAS blocks the anti-EGFR regimen and is listed to resolve."""
+    note = conflict("Two KRAS results disagree", ref("kras"), "Observation/kras-2")
+    recs = fired(unresectable_left_wild_type(data_notes=(note,)))
+    assert "regimen-conversion-left-wild-type" not in recs
+    missing = {m.code for m in recs["missing-data"].missing}
+    assert {"ras-status", "ras-conflict"} <= missing
+    assert any(f.label == "Conflicting results" for f in recs["missing-data"].facts_used)
+
+
+def test_missing_data_card_orders_tests_with_loinc_codes() -> None:
+    """The missing-data card lists what is missing and orders RAS, BRAF and MSI tests."""
+    rec = fired(crlm(kras=None, nras=None, braf=None, mmr=None, cea=None))["missing-data"]
+    (order,) = [a for a in rec.actions if a.kind is ActionKind.ORDER_TESTS]
+    assert {t.code for t in order.tests} == {"81420-2", "53844-7", "81695-9", "2039-6"}
+    assert all(t.system == "http://loinc.org" for t in order.tests)
+
+
+def test_timing_card_shows_the_definition_used() -> None:
+    """The timing card names the definition in use and all three definitions' results."""
+    facts = crlm(detected=date(2026, 9, 11))
+    default = fired(facts)["timing-synchronous"]
+    assert "E-AHPBA 2023" in default.summary
+    (definitions,) = default.disagreements
+    assert len(definitions.views) == 3
+    assert "metachronous" in definitions.views[0].position
+    assert "timing-metachronous-unclassified" in fired(facts, ADAM)
+
+
+def test_newer_evidence_can_be_switched_off() -> None:
+    """The policy can hide newer-evidence notes."""
+    recs = run(crlm(), DecisionPolicy(show_newer_evidence=False)).recommendations
+    assert all(not r.newer_evidence for r in recs)
+
+
+def test_progression_while_planned_is_critical() -> None:
+    """Progression on chemotherapy with a planned resection is a critical conflict."""
+    rec = fired(crlm(status=DiseaseStatus.PROGRESSION, therapies=folfox(date(2026, 9, 10), 4)))[
+        "conflict-progression-planned-resection"
+    ]
+    assert rec.indicator is Indicator.CRITICAL
+
+
+def test_derived_facts_for_explanation() -> None:
+    """The decision lists the derived facts the reasoning used."""
+    labels = {f.label for f in run(crlm()).derived}
+    assert {
+        "Timing",
+        "Sidedness",
+        "Extended RAS status",
+        "Performance status class",
+        "Oxaliplatin failure",
+        "Pre-hepatectomy cycles",
+        "Resectability",
+        "Fong clinical risk score",
+    } <= labels
