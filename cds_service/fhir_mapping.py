@@ -66,18 +66,16 @@ Json = dict[str, Any]
 CodeKey = tuple[str, str]
 T = TypeVar("T")
 
-_MODEL_TYPES: Final = (
-    "Patient",
-    "Condition",
-    "Observation",
-    "Procedure",
-    "MedicationRequest",
-    "MedicationAdministration",
-    "MedicationStatement",
-    "Medication",
-    "BodyStructure",
+_CLINICAL_TYPES: Final = frozenset(
+    {
+        "Condition",
+        "Observation",
+        "Procedure",
+        "MedicationRequest",
+        "MedicationAdministration",
+        "MedicationStatement",
+    }
 )
-_CLINICAL_TYPES: Final = frozenset(_MODEL_TYPES[1:7])
 _MAX_BUNDLE_DEPTH: Final = 3
 _MAX_NOTE_SOURCES: Final = 10
 
@@ -454,7 +452,7 @@ def _value_texts(holder: Json) -> list[str]:
     return texts
 
 
-def _polarity(holder: Json, *, use_interpretation: bool = True) -> str | None:
+def _polarity(holder: Json) -> str | None:
     """``"positive"`` / ``"negative"`` from a coded answer, a boolean or text; else ``None``."""
     found = _lookup(holder.get("valueCodeableConcept"), fc.RESULT_ANSWER)
     if found is not None:
@@ -467,11 +465,8 @@ def _polarity(holder: Json, *, use_interpretation: bool = True) -> str | None:
             return fc.NEGATIVE
         if _POSITIVE_TEXT.search(text) or _HGVS_TEXT.search(text):
             return fc.POSITIVE
-    if use_interpretation:
-        found = _lookup_all(_list(holder.get("interpretation")), fc.RESULT_ANSWER)
-        if found is not None:
-            return found[1]
-    return None
+    found = _lookup_all(_list(holder.get("interpretation")), fc.RESULT_ANSWER)
+    return found[1] if found is not None else None
 
 
 def _yes_no(holder: Json) -> bool | None:
@@ -2306,7 +2301,7 @@ def _mmr_lost(holder: Json) -> bool | None:
 def _cea_ng_ml(value: float, unit: str | None) -> tuple[float, str | None] | None:
     """CEA converted to ng/mL with a note on the conversion, or ``None`` if the unit is unusable."""
     normal = (unit or "").strip().lower().replace("µ", "u").replace("μ", "u").replace("mcg", "ug")
-    normal = normal.replace("ml", "ml").replace(" ", "")
+    normal = normal.replace(" ", "")
     same = {"ng/ml", "ug/l"}
     factors = {"ng/l": 0.001, "pg/ml": 0.001, "mg/l": 1000.0, "ng/dl": 0.01, "ug/dl": 10.0}
     if normal in same:
