@@ -365,6 +365,21 @@ def test_malformed_documents_never_raise(document: Any) -> None:
     assert facts.primary is not None
 
 
+def test_dstu2_resources_become_invalid_resource_notes() -> None:
+    """DSTU2 shapes (the sandbox's default server) are skipped as invalid R4, never mis-read or raised."""
+    dstu2 = {
+        "resourceType": "Condition",
+        "id": "old",
+        "patient": {"reference": "Patient/p1"},
+        "code": cc(fc.ICD10CM, "C18.7"),
+        "verificationStatus": "confirmed",
+        "clinicalStatus": "active",
+    }
+    facts = run(dstu2)
+    assert facts.primary is None
+    assert [n.sources for n in notes(facts, "invalid-resource")] == [("Condition/old",)]
+
+
 def test_non_iterable_documents_never_raise() -> None:
     """Even a documents argument that cannot be iterated gives facts with a note."""
     facts = map_patient(5, patient_id="p1")  # type: ignore[arg-type]
