@@ -52,6 +52,18 @@ class Settings:
         fhir_max_response_bytes: Largest FHIR response read.
         fhir_max_pages: Most ``next`` pages followed per search.
         log_level: Python logging level name.
+        fhir_server_allowlist: Base URLs of the FHIR servers (SMART issuers) the service may talk
+            to; see :func:`is_allowed_fhir_server`. Empty: none, so the explanation app refuses
+            every launch except the demo's.
+        smart_client_id: OAuth client id of the explanation app registered at the EHR. Empty:
+            the app accepts no EHR launch and cards carry no ``smart`` link (unless demo mode).
+        smart_session_secret: Secret for the app's session cookie signature and the encryption of
+            its server-side sessions (tokens). Empty: a random secret per start, so sessions do
+            not survive a restart or span several hosts.
+        smart_frame_ancestors: Origins that may embed the app in a frame (CSP ``frame-ancestors``
+            sources), e.g. the EHR's origin.
+        smart_demo: Demo mode: a stand-in EHR, SMART authorization server and FHIR server with
+            the example patients under ``/demo``. Never with patient data.
     """
 
     host: str = "127.0.0.1"
@@ -69,6 +81,11 @@ class Settings:
     fhir_max_response_bytes: int = 32 * 1024 * 1024
     fhir_max_pages: int = 10
     log_level: str = "INFO"
+    fhir_server_allowlist: tuple[str, ...] = ()
+    smart_client_id: str = ""
+    smart_session_secret: str = field(default="", repr=False)
+    smart_frame_ancestors: tuple[str, ...] = ("'self'", "https:")
+    smart_demo: bool = False
 
 
 def _parse_int(name: str, raw: str, *, minimum: int = 0) -> int:
@@ -131,6 +148,89 @@ def _parse_dir(name: str, raw: str) -> Path:
     return path
 
 
+_LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
+def _normalise_base(url: str) -> tuple[str, str, str] | None:
+    """``(scheme, host:port, path)`` of an absolute http(s) URL, lower-cased and with default ports."""
+    parts = urlsplit(url)
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        return None
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        return None
+    return parts.scheme, f"{parts.hostname.lower()}:{port}", parts.path.rstrip("/")
+
+
+def _parse_allowlist(name: str, raw: str) -> tuple[str, ...]:
+    entries = tuple(e.strip().rstrip("/") for e in raw.split(",") if e.strip())
+    for entry in entries:
+        parts = urlsplit(entry)
+        if _normalise_base(entry) is None or parts.query or parts.fragment:
+            raise ConfigError(f"{name}: {entry!r} is not an absolute http(s) base URL without query")
+        if parts.scheme == "http" and parts.hostname not in _LOOPBACK_HOSTS:
+            raise ConfigError(f"{name}: {entry!r} must use https (http only on loopback)")
+    return entries
+
+
+def is_allowed_fhir_server(settings: Settings, url: str) -> bool:
+    """True when ``url`` is an allowlisted FHIR base URL or lies under one.
+
+    The one allowlist check for FHIR servers and SMART issuers: same scheme, host and port, and a
+    path equal to an entry's or below it (``https://h/r4`` allows ``https://h/r4/tenant`` but not
+    ``https://h/r4x``).
+
+    >>> s = Settings(fhir_server_allowlist=("https://fhir.example.org/r4",))
+    >>> is_allowed_fhir_server(s, "https://FHIR.example.org:443/r4/tenant-1")
+    True
+    >>> is_allowed_fhir_server(s, "https://fhir.example.org/r4x")
+    False
+    """
+    target = _normalise_base(url)
+    if target is None or urlsplit(url).query or urlsplit(url).fragment:
+        return False
+    for entry in settings.fhir_server_allowlist:
+        allowed = _normalise_base(entry)
+        if allowed is None or allowed[:2] != target[:2]:
+            continue
+        if target[2] == allowed[2] or target[2].startswith(allowed[2] + "/"):
+            return True
+    return False
+
+
+def _parse_bool(name: str, raw: str) -> bool:
+    value = raw.lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off", ""}:
+        return False
+    raise ConfigError(f"{name} must be true or false, got {raw!r}")
+
+
+def _parse_secret(name: str, raw: str) -> str:
+    if raw and len(raw) < 32:
+        raise ConfigError(f"{name} must be at least 32 characters (e.g. from `openssl rand -hex 32`)")
+    return raw
+
+
+def _parse_frame_ancestors(name: str, raw: str) -> tuple[str, ...]:
+    sources = tuple(s.strip().rstrip("/") for s in raw.replace(",", " ").split() if s.strip())
+    for source in sources:
+        parts = urlsplit(source)
+        keyword = source in {"'self'", "'none'", "https:", "*"}
+        if not keyword and (parts.scheme not in {"http", "https"} or not parts.netloc or parts.path):
+            raise ConfigError(f"{name}: {source!r} is not an origin, 'self', 'none', https: or *")
+    if not sources:
+        raise ConfigError(f"{name} must name at least one source ('none' forbids framing)")
+    return sources
+
+
+ASYMMETRIC_ALGORITHMS = frozenset(
+    {"ES256", "ES384", "ES512", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "EdDSA"}
+)
+
+
 _PARSERS: dict[str, Callable[[str, str], Any]] = {
     "host": lambda _n, raw: raw,
     "port": lambda n, raw: _parse_int(n, raw, minimum=1),
@@ -147,6 +247,11 @@ _PARSERS: dict[str, Callable[[str, str], Any]] = {
     "fhir_max_response_bytes": lambda n, raw: _parse_int(n, raw, minimum=1024),
     "fhir_max_pages": lambda n, raw: _parse_int(n, raw, minimum=1),
     "log_level": _parse_log_level,
+    "fhir_server_allowlist": _parse_allowlist,
+    "smart_client_id": lambda _n, raw: raw,
+    "smart_session_secret": _parse_secret,
+    "smart_frame_ancestors": _parse_frame_ancestors,
+    "smart_demo": _parse_bool,
 }
 
 

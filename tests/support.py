@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -10,8 +12,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import jsonschema
+import pytest
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
@@ -84,7 +88,7 @@ class MockFhirServer:
 
     def wsgi(self, environ: dict[str, Any], start_response: Any) -> Any:
         request = Request(environ)
-        target = request.full_path.removeprefix("/fhir/").rstrip("?")
+        target = unquote(request.full_path.removeprefix("/fhir/").rstrip("?"))
         self.requests.append((target, request.headers.get("Authorization")))
         handler = self.routes.get(target) or self.routes.get(request.path.removeprefix("/fhir/"))
         if handler is None:
@@ -126,3 +130,17 @@ def slow(
 def load_json(path: Path) -> Any:
     """Read a JSON file."""
     return json.loads(path.read_text("utf-8"))
+
+
+def require_tool(name: str, reason: str) -> str:
+    """The path of the executable ``name`` (a name on PATH or a path); skip the test when it is missing.
+
+    With ``CRLM_TEST_REQUIRE_ALL=1`` (CI) a missing tool fails the test instead, so a CI machine
+    without it cannot pass by skipping.
+    """
+    found = shutil.which(name)
+    if found is None:
+        if os.environ.get("CRLM_TEST_REQUIRE_ALL") == "1":
+            pytest.fail(f"{name} is required here (CRLM_TEST_REQUIRE_ALL=1): {reason}")
+        pytest.skip(f"{name} is not installed: {reason}")
+    return found
