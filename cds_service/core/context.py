@@ -172,7 +172,7 @@ class ResectabilityBasis(StrEnum):
     """Where the resectability came from."""
 
     MDT = "MDT assessment"
-    CRITERIA = "criteria of the sources (provisional)"
+    CRITERIA = "provisional, from the criteria of the sources"
     NONE = "undetermined"
 
 

@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from cds_service.core.context import (
     ANTI_EGFR_AGENTS,
+    LIVER_TREATMENTS,
     BrafClass,
     EhdStatus,
     GeneStatus,
@@ -21,6 +22,7 @@ from cds_service.core.context import (
     ResectabilityBasis,
     Sidedness,
     TimingCategory,
+    add_months,
     n_number,
     t_number,
 )
@@ -309,8 +311,18 @@ def liver_surgery_considered(ctx: PatientContext) -> bool:
 
 @predicate
 def planned_for_resection(ctx: PatientContext) -> bool:
-    """On a curative path and the liver metastases are not yet treated."""
-    return curative_path(ctx) and liver_untreated(ctx)
+    """Resectable and the liver metastases are not yet treated: resection is the plan."""
+    return resectable(ctx) and liver_untreated(ctx)
+
+
+@predicate
+def recent_liver_treatment(ctx: PatientContext) -> bool:
+    """The last dated liver resection or ablation lies within the total perioperative period
+    before today, so postoperative chemotherapy is still current."""
+    dates = [p.performed for p in ctx.facts.liver_procedures if p.kind in LIVER_TREATMENTS and p.performed]
+    if not dates:
+        return False
+    return ctx.today <= add_months(max(dates), ctx.int_threshold("perioperative_total_months"))
 
 
 @predicate
@@ -660,6 +672,12 @@ def braf_mutant(ctx: PatientContext) -> bool:
 def braf_v600e(ctx: PatientContext) -> bool:
     """BRAF V600E."""
     return ctx.braf is BrafClass.V600E
+
+
+@predicate
+def braf_non_v600e(ctx: PatientContext) -> bool:
+    """BRAF mutant other than V600E."""
+    return ctx.braf is BrafClass.OTHER
 
 
 @predicate
