@@ -269,6 +269,24 @@ CASES: list[Case] = [
         },
     ),
     case(
+        "regimen-complete-perioperative",
+        {"liver_procedures": RESECTED},
+        {
+            "diagnosed": date(2025, 6, 1),
+            "detected": date(2025, 6, 1),
+            "liver_procedures": (liver_resection(date(2025, 9, 1)),),
+        },
+    ),
+    case(
+        "warning-r1-margin",
+        {"liver_procedures": (liver_resection(date(2026, 11, 1), Margin.R1),)},
+        {
+            "diagnosed": date(2025, 6, 1),
+            "detected": date(2025, 6, 1),
+            "liver_procedures": (liver_resection(date(2025, 9, 1), Margin.R1),),
+        },
+    ),
+    case(
         "warning-r1-margin",
         {"liver_procedures": (liver_resection(date(2026, 11, 1), Margin.R1),)},
         {"liver_procedures": (liver_resection(date(2026, 11, 1), Margin.R0),)},
@@ -477,6 +495,14 @@ def test_braf_v600e_shows_breakwater_as_newer_evidence_not_default() -> None:
     assert rec.regimens == ("triplet+bevacizumab",)
     note = next(n for n in rec.newer_evidence if n.citation.source_id == "breakwater")
     assert note.citation.newer and not note.adopted
+
+
+def test_braf_non_v600e_follows_the_seeds_with_nccn_note() -> None:
+    """A non-V600E BRAF mutation gets no anti-EGFR (seeds) and shows NCCN's view as newer evidence."""
+    recs = fired(unresectable_left_wild_type(braf=BrafStatus.OTHER_MUTATION))
+    rec = recs["regimen-conversion-mutant"]
+    assert any(n.citation.source_id == "nccn-2026" and not n.adopted for n in rec.newer_evidence)
+    assert "warning-anti-egfr-contraindicated" in recs
 
 
 def test_dmmr_unresectable_adopts_verified_guideline() -> None:
