@@ -15,7 +15,7 @@ from typing import Any
 
 from flask import Flask
 
-from cds_service import api
+from cds_service import api, smart
 from cds_service.cards import CardRenderer
 from cds_service.config import Settings, load_settings
 from cds_service.core import DecisionPolicy, Knowledge, load_knowledge
@@ -25,6 +25,7 @@ from cds_service.logs import configure_logging
 from cds_service.pipeline import DecisionPath
 from cds_service.prefetch import Fetcher
 from cds_service.services import Registry, load_registry
+from cds_service.smart import smart_app_enabled
 from cds_service.storage import Store, open_store
 
 STATE_KEY = "crlm_cds"
@@ -58,7 +59,7 @@ def build_decision_path(settings: Settings, fetcher: Fetcher | None) -> tuple[Re
     """
     knowledge = load_knowledge(settings.profiles_dir)
     registry = load_registry(settings.profiles_dir)
-    renderer = CardRenderer.from_profiles(settings.profiles_dir)
+    renderer = CardRenderer.from_profiles(settings.profiles_dir, smart_app=smart_app_enabled(settings))
     warm_up()
     path = DecisionPath(
         knowledge=knowledge,
@@ -105,5 +106,6 @@ def create_app(settings: Settings | None = None, **state_overrides: Any) -> Flas
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions[STATE_KEY] = state
     api.init_app(app)
+    smart.init_app(app)
     logger.info("service ready", extra={"event": "startup"})
     return app

@@ -31,6 +31,8 @@ CARD_NAMESPACE = uuid.UUID("6f1d6a4e-3f59-5b1e-9d7c-2c3f0c1b8a41")
 TOPIC_CODESYSTEM_FILE = "CodeSystem-crlm-card-topic.json"
 OVERRIDE_CODESYSTEM_FILE = "CodeSystem-crlm-override-reason.json"
 SOURCE_LABEL = "CRLM decision support"
+SMART_LAUNCH_PATH = "/smart/launch"
+SMART_LINK_LABEL = "Open the full explanation (facts, pathway, sources)"
 SUMMARY_LIMIT = 139
 MAX_NOTES_SHOWN = 6
 LOINC = "http://loinc.org"
@@ -88,19 +90,22 @@ class CardRenderer:
         topic_displays: Topic code -> display.
         override_system: URL of the override-reason CodeSystem.
         override_reasons: Override-reason code -> display, offered on every card.
+        smart_app: Whether cards link the explanation app (a ``smart`` link); only when the app
+            can be launched here (client id configured, or demo mode).
     """
 
     topic_system: str
     topic_displays: dict[str, str]
     override_system: str
     override_reasons: dict[str, str]
+    smart_app: bool = False
 
     @classmethod
-    def from_profiles(cls, profiles_dir: Path) -> CardRenderer:
+    def from_profiles(cls, profiles_dir: Path, *, smart_app: bool = False) -> CardRenderer:
         """Build the renderer from ``fhir_profiles/``."""
         topic_system, topics = _load_codesystem(profiles_dir / TOPIC_CODESYSTEM_FILE)
         override_system, overrides = _load_codesystem(profiles_dir / OVERRIDE_CODESYSTEM_FILE)
-        return cls(topic_system, topics, override_system, overrides)
+        return cls(topic_system, topics, override_system, overrides, smart_app)
 
     def render(
         self,
@@ -155,6 +160,8 @@ class CardRenderer:
             card["suggestions"] = suggestions
             card["selectionBehavior"] = "any"
         links = _links(rec.citations, base_url)
+        if self.smart_app:
+            links.insert(0, smart_link(rec.rule_id, base_url))
         if links:
             card["links"] = links
         return card
@@ -240,6 +247,24 @@ def card_uuid_for(hook_instance: str, rule_id: str) -> str:
 def citation_url(citation: Citation, base_url: str) -> str:
     """The absolute URL of a cited source: its own, or the service's page about it."""
     return citation.url or f"{base_url}/knowledge/sources/{citation.source_id}"
+
+
+def smart_link(rule_id: str, base_url: str) -> dict[str, Any]:
+    """The card's link to the explanation app (CDS Hooks link type ``smart``).
+
+    ``url`` is the app's absolute launch URL (the EHR adds ``iss`` and ``launch``); ``appContext``
+    names only the rule whose card was followed, never patient data, and the app works the same
+    when an EHR drops it.
+
+    >>> smart_link("crlm-detected", "https://cds.example.org")["appContext"]
+    '{"rule":"crlm-detected"}'
+    """
+    return {
+        "label": SMART_LINK_LABEL,
+        "url": f"{base_url}{SMART_LAUNCH_PATH}",
+        "type": "smart",
+        "appContext": json.dumps({"rule": rule_id}, separators=(",", ":")),
+    }
 
 
 def _links(citations: tuple[Citation, ...], base_url: str) -> list[dict[str, Any]]:

@@ -1,18 +1,19 @@
 """A human-readable account of one evaluation: facts found, derived facts and the reasoning.
 
-Used by ``cds-service evaluate --explain``. It prints what the decision path produced and adds no
-reasoning of its own.
+Used by ``cds-service evaluate --explain``, and by the explanation app for its facts table
+(:func:`iter_fact_rows`). It shows what the decision path produced and adds no reasoning of its own.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import date
 from enum import Enum
 from typing import Any
 
-from cds_service.core.facts import Fact, PatientFacts, TherapyExposure
+from cds_service.core.facts import Fact, LiverProcedure, PatientFacts, TherapyExposure
 from cds_service.core.recommendations import Decision, FactUsed
 from cds_service.pipeline import Evaluation
 
@@ -40,27 +41,71 @@ def _fact_text(fact: Fact[Any]) -> str:
     return text
 
 
-def iter_facts(obj: Any, prefix: str = "") -> Iterator[tuple[str, str]]:
-    """Yield ``(dotted name, text)`` for every known fact in a facts object, skipping unknowns."""
-    if isinstance(obj, Fact):
-        yield prefix, _fact_text(obj)
-        return
-    if isinstance(obj, TherapyExposure):
-        dates = " to ".join(d.isoformat() for d in (obj.start, obj.end) if d) or "date unknown"
-        yield prefix, f"{obj.agent.value} {dates} <- " + ", ".join(obj.sources)
+def _walk(obj: Any, prefix: str, leaves: tuple[type, ...]) -> Iterator[tuple[str, Any]]:
+    """Yield ``(dotted name, leaf)`` for every known value below ``obj``, skipping unknowns."""
+    if isinstance(obj, leaves):
+        yield prefix, obj
         return
     if isinstance(obj, tuple):
         for index, item in enumerate(obj):
-            yield from iter_facts(item, f"{prefix}[{index}]")
+            yield from _walk(item, f"{prefix}[{index}]", leaves)
         return
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         for field in dataclasses.fields(obj):
             value = getattr(obj, field.name)
             if value is None or value == ():
                 continue
-            yield from iter_facts(value, f"{prefix}.{field.name}" if prefix else field.name)
+            yield from _walk(value, f"{prefix}.{field.name}" if prefix else field.name, leaves)
         return
-    yield prefix, _value_text(obj)
+    yield prefix, obj
+
+
+def iter_facts(obj: Any, prefix: str = "") -> Iterator[tuple[str, str]]:
+    """Yield ``(dotted name, text)`` for every known fact in a facts object, skipping unknowns."""
+    for name, leaf in _walk(obj, prefix, (Fact, TherapyExposure)):
+        if isinstance(leaf, Fact):
+            yield name, _fact_text(leaf)
+        elif isinstance(leaf, TherapyExposure):
+            dates = " to ".join(d.isoformat() for d in (leaf.start, leaf.end) if d) or "date unknown"
+            yield name, f"{leaf.agent.value} {dates} <- " + ", ".join(leaf.sources)
+        else:
+            yield name, _value_text(leaf)
+
+
+@dataclass(frozen=True, slots=True)
+class FactRow:
+    """One known fact as a table row, for the explanation app (same walk as :func:`iter_facts`).
+
+    Attributes:
+        name: Dotted name of the fact, e.g. ``primary.site`` or ``therapies[0]``.
+        value: The value as text.
+        note: The qualifier to show with it, if any.
+        effective: The date it applies to (start date for a therapy), when known.
+        until: The end date of a therapy period, when known.
+        sources: FHIR references it came from.
+    """
+
+    name: str
+    value: str
+    note: str | None
+    effective: date | None
+    until: date | None
+    sources: tuple[str, ...]
+
+
+def iter_fact_rows(obj: Any, prefix: str = "") -> Iterator[FactRow]:
+    """Yield a :class:`FactRow` for every known fact, therapy and liver procedure in ``obj``."""
+    for name, leaf in _walk(obj, prefix, (Fact, TherapyExposure, LiverProcedure)):
+        if isinstance(leaf, Fact):
+            yield FactRow(name, _value_text(leaf.value), leaf.note, leaf.effective, None, leaf.sources)
+        elif isinstance(leaf, TherapyExposure):
+            value = leaf.agent.value + (f" ({leaf.display})" if leaf.display else "")
+            yield FactRow(name, value, None, leaf.start, leaf.end, leaf.sources)
+        elif isinstance(leaf, LiverProcedure):
+            margin = f"margin {_value_text(leaf.margin.value)}" if leaf.margin else None
+            yield FactRow(name, leaf.kind, margin, leaf.performed, None, leaf.sources)
+        else:
+            yield FactRow(name, _value_text(leaf), None, None, None, ())
 
 
 def _used_line(fact: FactUsed) -> str:
