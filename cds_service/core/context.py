@@ -47,6 +47,7 @@ THRESHOLD_TYPES: dict[str, type] = {
     "perioperative_total_months": int,
     "upfront_surgery_max_diameter_cm": float,
     "oxaliplatin_failure_months": int,
+    "progression_on_chemotherapy_window_days": int,
     "reassess_interval_months": int,
     "good_ps_max_ecog": int,
     "surgery_max_ecog": int,

@@ -9,6 +9,7 @@ a silent default. ``load_knowledge`` rejects any name not registered here.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 
 from cds_service.core.context import (
     ANTI_EGFR_AGENTS,
@@ -842,15 +843,24 @@ def progression(ctx: PatientContext) -> bool:
 
 @predicate
 def progression_on_chemotherapy(ctx: PatientContext) -> bool:
-    """Progression recorded while or after systemic therapy was given."""
+    """Progression recorded during systemic therapy, or at the restaging that follows its last dose.
+
+    "During" ends one reassessment window after the last recorded dose (001 restages every 2 months);
+    progression years after chemotherapy ended is recurrence, not progression on chemotherapy. When
+    a date is missing the card errs towards the warning.
+    """
     liver = ctx.facts.liver_metastases
     status = None if liver is None else liver.disease_status
     if status is None or status.value is not DiseaseStatus.PROGRESSION:
         return False
-    return any(
-        status.effective is None or t.start is None or t.start <= status.effective
-        for t in ctx.facts.therapies
-    )
+    window = timedelta(days=ctx.threshold("progression_on_chemotherapy_window_days"))
+    for therapy in ctx.facts.therapies:
+        last = therapy.last_date
+        if status.effective is None or therapy.start is None or last is None:
+            return True
+        if therapy.start <= status.effective <= last + window:
+            return True
+    return False
 
 
 @predicate

@@ -245,6 +245,21 @@ CASES: list[Case] = [
         {"mdt": UNRES, "status": DiseaseStatus.PROGRESSION},
     ),
     case(
+        "warning-progression-on-chemotherapy",
+        {
+            "mdt": UNRES,
+            "status": DiseaseStatus.PROGRESSION,
+            "status_date": date(2026, 11, 20),
+            "therapies": folfox(date(2026, 8, 1), 6),
+        },
+        {
+            "mdt": UNRES,
+            "status": DiseaseStatus.PROGRESSION,
+            "status_date": date(2026, 11, 20),
+            "therapies": folfox(date(2023, 8, 1), 6),
+        },
+    ),
+    case(
         "warning-complete-radiological-response",
         {"status": DiseaseStatus.COMPLETE_RESPONSE},
         {"status": DiseaseStatus.STABLE},
