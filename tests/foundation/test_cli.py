@@ -97,7 +97,7 @@ def test_explain_prints_facts_and_reasoning(monkeypatch: pytest.MonkeyPatch) -> 
     )
     assert status == 0
     assert "Facts found in the FHIR data:" in out
-    assert "Condition/crc-primary" in out
+    assert "Condition/primary-1" in out
     assert "In scope: yes" in out
     assert "rule " in out and "source: " in out
 

@@ -164,7 +164,7 @@ class TestServiceCall:
         request = example_request()
         entries = request["prefetch"]["conditions"]["entry"]
         request["prefetch"]["conditions"]["entry"] = [
-            e for e in entries if e["resource"]["id"] != "crc-liver-mets"
+            e for e in entries if not e["resource"]["id"].startswith("liver")
         ]
         response = post_json(client, SERVICE, request)
         assert response.status_code == 200
