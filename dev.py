@@ -47,9 +47,12 @@ def run(*command: str) -> int:
 def serve(extra: list[str]) -> int:
     """Start the service on http://127.0.0.1:8080 with the embedded defaults, for local development.
 
+    Client authentication is switched off explicitly (CDS_AUTH=off, unless set otherwise), so the
+    README's curl commands work without an EHR's signed token; the service warns about it loudly.
     The explanation app's demo (a stand-in EHR with the example patients at /demo/) is switched on
-    explicitly (CDS_SMART_DEMO=true, unless set otherwise); it is off by default everywhere else.
+    the same way (CDS_SMART_DEMO=true); it is off by default everywhere else.
     """
+    os.environ.setdefault("CDS_AUTH", "off")
     os.environ.setdefault("CDS_SMART_DEMO", "true")
     return run(str(BIN / "cds-service"), "serve", *extra)
 

@@ -7,11 +7,13 @@ no stack trace or patient data ever reaches a caller or a log line.
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import json
 import time
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, Flask, Response, current_app, g, request
@@ -24,13 +26,16 @@ from cds_service.errors import (
     MethodNotAllowed,
     NotFound,
     PayloadTooLarge,
+    PrefetchUnavailable,
     ServiceUnavailable,
+    Unauthorized,
     UnsupportedMediaType,
     operation_outcome,
 )
 from cds_service.hooks import parse_feedback, parse_hook_request
 from cds_service.logs import get_logger
-from cds_service.storage import IssuedCard, StorageError
+from cds_service.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from cds_service.storage import AuditRecord, IssuedCard, StorageError, patient_ref
 
 if TYPE_CHECKING:
     from cds_service.app import AppState
@@ -39,6 +44,21 @@ bp = Blueprint("cds", __name__)
 
 _JSON_TYPES = ("application/json", "application/fhir+json")
 _SAFE_REQUEST_ID = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
+_AUTHENTICATED_ENDPOINTS = frozenset({"cds.discovery", "cds.call_service", "cds.feedback"})
+_METRIC_ENDPOINTS = {
+    "cds.discovery": "discovery",
+    "cds.call_service": "service",
+    "cds.feedback": "feedback",
+    "cds.healthz": "health",
+    "cds.readyz": "health",
+    "cds.metrics": "metrics",
+}
+_NOT_STRUCTURE = bytes(sorted(set(range(256)) - set(b'[]{}"')))
+_OPEN_CLOSE = bytes.maketrans(b"[{]}", b"(())")
+OPENAPI_CANDIDATES = (
+    Path(__file__).resolve().parent / "openapi.yaml",
+    Path(__file__).resolve().parent.parent / "docs" / "openapi.yaml",
+)
 
 
 def state() -> AppState:
@@ -64,6 +84,29 @@ def base_url() -> str:
     return configured or request.host_url.rstrip("/")
 
 
+def json_nested_deeper_than(raw: bytes, limit: int) -> bool:
+    """True when valid JSON text nests arrays and objects more than ``limit`` deep.
+
+    Runs on bytes with C-speed operations only (no Python loop over the text): drop escaped
+    backslashes and quotes, keep only brackets and quotes, drop what lies inside strings, then
+    remove innermost ``()`` pairs once per level; anything left after ``limit`` rounds is deeper.
+
+    >>> json_nested_deeper_than(b'{"a": [[1], {"b": "[[[["}]}', 3)
+    False
+    >>> json_nested_deeper_than(b'[[[[]]]]', 3)
+    True
+    """
+    if raw.count(b"[") + raw.count(b"{") <= limit:
+        return False
+    structure = raw.replace(b"\\\\", b"").replace(b'\\"', b"").translate(None, _NOT_STRUCTURE)
+    brackets = b"".join(structure.split(b'"')[::2]).translate(_OPEN_CLOSE)
+    for _ in range(limit):
+        if not brackets:
+            return False
+        brackets = brackets.replace(b"()", b"")
+    return bool(brackets)
+
+
 def read_json_body() -> Any:
     """Decode the request body as JSON, with proper 4xx errors for anything else."""
     mimetype = request.mimetype or ""
@@ -73,11 +116,14 @@ def read_json_body() -> Any:
     if not raw:
         raise InvalidRequest("CDS-400-01", "the request body is empty")
     try:
-        return json.loads(raw)
+        document = json.loads(raw)
     except RecursionError:
         raise InvalidRequest("CDS-400-06", "the JSON body is nested too deeply") from None
     except (ValueError, UnicodeDecodeError):
         raise InvalidRequest("CDS-400-01", "the request body is not valid JSON") from None
+    if json_nested_deeper_than(raw, state().settings.max_json_depth):
+        raise InvalidRequest("CDS-400-06", "the JSON body is nested too deeply")
+    return document
 
 
 @bp.get("/cds-services")
@@ -94,19 +140,34 @@ def call_service(service_id: str) -> Response:
     g.service = service.id
     hook_request = parse_hook_request(read_json_body(), expected_hook=service.hook)
     g.hook_instance = hook_request.hook_instance
-    evaluation = app_state.path.evaluate(hook_request, service, today=app_state.today(), base_url=base_url())
-    issued = (
-        [
-            IssuedCard(card_uuid_for(hook_request.hook_instance, r.rule_id), r.rule_id, r.topic)
-            for r in evaluation.decision.recommendations
-        ]
-        if evaluation.decision.applicable
-        else []
+    g.patient_ref = patient_ref(app_state.audit_key, hook_request.patient_id)
+    refused_server = hook_request.fhir_server is not None and not _fhir_server_allowed(
+        hook_request.fhir_server
     )
+    if refused_server:
+        get_logger().warning(
+            "fhirServer not on the allowlist; it is not contacted",
+            extra={"request_id": g.get("request_id"), "code": "CDS-FHIR-01"},
+        )
+        hook_request = dataclasses.replace(hook_request, fhir_server=None, fhir_authorization=None)
     try:
-        app_state.store.record_cards(service.id, hook_request.hook_instance, issued, datetime.now(UTC))
-    except StorageError as exc:
-        get_logger().warning("cards not recorded", extra={"code": "CDS-STORE-01", "reason": str(exc)})
+        evaluation = app_state.path.evaluate(
+            hook_request, service, today=app_state.today(), base_url=base_url()
+        )
+    except PrefetchUnavailable as exc:
+        if not refused_server:
+            raise
+        raise PrefetchUnavailable(
+            "CDS-412-02",
+            "required prefetch data is missing and fhirServer is not a FHIR server this service may "
+            "read (not on its allowlist)",
+            exc.details,
+        ) from None
+    g.issued = tuple(
+        IssuedCard(card_uuid_for(hook_request.hook_instance, r.rule_id), r.rule_id, r.topic)
+        for r in evaluation.decision.recommendations
+        if evaluation.decision.applicable
+    )
     g.cards = len(evaluation.response["cards"])
     g.fetched = list(evaluation.prefetch.fetched) or None
     return json_response(evaluation.response)
@@ -124,6 +185,36 @@ def feedback(service_id: str) -> Response:
     except StorageError as exc:
         raise ServiceUnavailable("CDS-503-02", "feedback could not be stored; please retry") from exc
     return json_response({})
+
+
+def _fhir_server_allowed(fhir_server: str) -> bool:
+    """The service-wide allowlist, plus the calling client's own FHIR servers."""
+    app_state = state()
+    extra: tuple[str, ...] = ()
+    context = g.get("auth")
+    if context is not None and app_state.authenticator is not None:
+        extra = next(
+            (c.fhir_servers for c in app_state.authenticator.clients if c.name == context.client), ()
+        )
+    return app_state.fetch_policy.allows_base(fhir_server, extra)
+
+
+@bp.get("/metrics")
+def metrics() -> Response:
+    """Prometheus metrics (no patient data): request counts and latencies per endpoint and service."""
+    collected = state().metrics
+    if collected is None:
+        raise NotFound("CDS-404-02", "no such endpoint")
+    return Response(collected.exposition(), content_type=METRICS_CONTENT_TYPE)
+
+
+@bp.get("/openapi.yaml")
+def openapi() -> Response:
+    """The OpenAPI description of this service, for integrators."""
+    path = next((p for p in OPENAPI_CANDIDATES if p.is_file()), None)
+    if path is None:
+        raise NotFound("CDS-404-02", "no such endpoint")
+    return Response(path.read_bytes(), content_type="application/yaml; charset=utf-8")
 
 
 @bp.get("/healthz")
@@ -180,7 +271,60 @@ def _before() -> Response | None:
     g.request_id = _request_id()
     if request.method == "OPTIONS":
         return Response(status=204)
+    authenticator = state().authenticator
+    if authenticator is not None and request.endpoint in _AUTHENTICATED_ENDPOINTS:
+        g.auth = authenticator.authenticate(request.headers.get("Authorization"), request.path)
     return None
+
+
+def _outcome(status: int, cards: int) -> str:
+    if status == 200:
+        return "cards" if cards else "no-cards"
+    if status == 412:
+        return "prefetch-unavailable"
+    if status in {400, 413, 415}:
+        return "invalid-request"
+    return "error" if status >= 500 else "rejected"
+
+
+def _audit(response: Response, duration_ms: float) -> Response:
+    """Write the audit record of a hook call; a call that cannot be audited is not answered."""
+    app_state = state()
+    service_id = g.get("service")
+    if request.endpoint != "cds.call_service" or service_id is None:
+        return response
+    context = g.get("auth")
+    if app_state.authenticator is not None and context is None:
+        return response
+    issued: tuple[IssuedCard, ...] = g.get("issued", ()) if response.status_code == 200 else ()
+    record = AuditRecord(
+        event_id=str(uuid.uuid4()),
+        recorded_at=datetime.now(UTC),
+        request_id=g.get("request_id", ""),
+        service_id=service_id,
+        hook_instance=g.get("hook_instance"),
+        patient_ref=g.get("patient_ref"),
+        client=context.client if context else None,
+        tenant=context.tenant if context else None,
+        status=response.status_code,
+        outcome=_outcome(response.status_code, g.get("cards") or 0),
+        duration_ms=duration_ms,
+        cards=issued,
+        fetched=tuple(g.get("fetched") or ()),
+        knowledge_version=app_state.knowledge.version,
+    )
+    try:
+        app_state.store.record_call(record)
+    except StorageError as exc:
+        get_logger().error(
+            "audit record not stored",
+            extra={"request_id": g.get("request_id"), "code": "CDS-STORE-02", "reason": str(exc)},
+        )
+        if response.status_code < 500:
+            return _error_response(
+                ServiceUnavailable("CDS-503-03", "the call could not be recorded; please retry")
+            )
+    return response
 
 
 def _cors(response: Response) -> Response:
@@ -198,11 +342,18 @@ def _cors(response: Response) -> Response:
 
 
 def _after(response: Response) -> Response:
+    started = g.get("started", time.perf_counter())
+    response = _audit(response, (time.perf_counter() - started) * 1000)
     response.headers["X-Request-Id"] = g.get("request_id", "")
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Cache-Control"] = "no-store"
     response = _cors(response)
-    duration = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
+    duration = time.perf_counter() - started
+    collected = state().metrics
+    if collected is not None and request.method != "OPTIONS":
+        endpoint = _METRIC_ENDPOINTS.get(request.endpoint or "", "other")
+        collected.observe(endpoint, g.get("service"), response.status_code, duration)
+    context = g.get("auth")
     get_logger().info(
         "request",
         extra={
@@ -210,8 +361,11 @@ def _after(response: Response) -> Response:
             "method": request.method,
             "path": request.url_rule.rule if request.url_rule else "unmatched",
             "service": g.get("service"),
+            "hook_instance": g.get("hook_instance"),
+            "client": context.client if context else None,
+            "tenant": context.tenant if context else None,
             "status": response.status_code,
-            "duration_ms": round(duration, 2),
+            "duration_ms": round(duration * 1000, 2),
             "cards": g.get("cards"),
             "fetched": g.get("fetched"),
         },
@@ -227,12 +381,20 @@ def _error_response(error: CdsError) -> Response:
 
 
 def _handle_cds_error(error: CdsError) -> Response:
-    level = "warning" if error.status >= 500 else "info"
+    level = "warning" if error.status >= 500 or isinstance(error, Unauthorized) else "info"
     getattr(get_logger(), level)(
         "request rejected",
-        extra={"request_id": g.get("request_id"), "code": error.code, "status": error.status},
+        extra={
+            "request_id": g.get("request_id"),
+            "code": error.code,
+            "status": error.status,
+            "reason": error.reason if isinstance(error, Unauthorized) else None,
+        },
     )
-    return _error_response(error)
+    response = _error_response(error)
+    if isinstance(error, Unauthorized):
+        response.headers["WWW-Authenticate"] = "Bearer"
+    return response
 
 
 def _handle_http_exception(error: HTTPException) -> Response:

@@ -55,6 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
     export = commands.add_parser("feedback", help="print stored feedback as JSON lines")
     export.add_argument("--service", default=None)
     commands.add_parser("check", help="validate the configuration, rule base and published profiles")
+    audit = commands.add_parser("audit", help="print the audit trail of hook calls as JSON lines")
+    audit.add_argument("--last", type=int, default=None, help="only the last N records")
     return parser
 
 
@@ -75,9 +77,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _init_db(settings)
         if args.command == "feedback":
             return _feedback(settings, args.service)
+        if args.command == "audit":
+            return _audit(settings, args.last)
         return _check(settings)
     except ServiceDefinitionError as exc:
         print(f"cds-service: invalid service definitions: {exc}", file=sys.stderr)
+        return 2
+    except ConfigError as exc:
+        print(f"cds-service: configuration error: {exc}", file=sys.stderr)
         return 2
 
 
@@ -196,9 +203,21 @@ def _feedback(settings: Settings, service_id: str | None) -> int:
     return 0
 
 
+def _audit(settings: Settings, last: int | None) -> int:
+    from cds_service.storage import open_store
+
+    for row in open_store(settings.database_url).audit(last):
+        sys.stdout.write(json.dumps(row, sort_keys=True) + "\n")
+    return 0
+
+
 def _check(settings: Settings) -> int:
     from cds_service.app import build_decision_path
+    from cds_service.auth import load_trusted_clients
 
+    clients = load_trusted_clients(settings)
+    if settings.auth and not clients:
+        raise ConfigError("authentication is on but no trusted CDS clients are configured")
     registry, path = build_decision_path(settings, None)
     print(
         f"ok: {len(registry.services)} service(s), knowledge base {path.knowledge.version}, "

@@ -7,6 +7,7 @@ by a default silently.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
@@ -64,6 +65,27 @@ class Settings:
             sources), e.g. the EHR's origin.
         smart_demo: Demo mode: a stand-in EHR, SMART authorization server and FHIR server with
             the example patients under ``/demo``. Never with patient data.
+        auth: Verify the CDS client's JWT on discovery, service and feedback calls (on by default;
+            ``off`` only for local development, and the service then warns loudly at start-up).
+        trusted_clients_file: JSON or TOML file of the trusted CDS clients (see docs/security.md).
+        trusted_clients: The same client list as inline JSON.
+        public_url_aliases: Further public base URLs a JWT ``aud`` may name (e.g. an old host name).
+        jwt_algorithms: JWS algorithms accepted (asymmetric only; ``none`` and HMAC are refused).
+        jwt_leeway: Seconds of clock skew allowed for ``exp``, ``iat`` and ``nbf``.
+        jwt_max_lifetime: Longest accepted token lifetime (``exp - iat``), also how long a ``jti`` is
+            remembered.
+        jwks_cache_seconds: How long a JWK Set fetched from a ``jku`` is used before it is fetched
+            again.
+        jwks_refresh_seconds: Least time between two fetches of one JWK Set on an unknown ``kid``.
+        audit_key: Secret of the keyed hash (HMAC-SHA256) that identifies patients in the audit
+            trail; required with authentication on.
+        audit_key_file: File holding that secret (for container secrets), instead of ``audit_key``.
+        fhir_allow_loopback: Allow fetching from loopback FHIR servers on any port, over http too
+            (tests and demos only).
+        fhir_allowed_networks: Non-public networks (CIDR) FHIR servers may resolve to, e.g. a
+            hospital's internal network; link-local networks are never allowed.
+        fhir_max_entries: Most Bundle entries read per search, ``next`` pages included.
+        metrics: Serve Prometheus metrics at ``/metrics``.
     """
 
     host: str = "127.0.0.1"
@@ -86,6 +108,21 @@ class Settings:
     smart_session_secret: str = field(default="", repr=False)
     smart_frame_ancestors: tuple[str, ...] = ("'self'", "https:")
     smart_demo: bool = False
+    auth: bool = True
+    trusted_clients_file: Path | None = None
+    trusted_clients: str = ""
+    public_url_aliases: tuple[str, ...] = ()
+    jwt_algorithms: tuple[str, ...] = ("ES384", "RS384")
+    jwt_leeway: int = 30
+    jwt_max_lifetime: int = 3600
+    jwks_cache_seconds: int = 3600
+    jwks_refresh_seconds: int = 60
+    audit_key: str = field(default="", repr=False)
+    audit_key_file: Path | None = None
+    fhir_allow_loopback: bool = False
+    fhir_allowed_networks: tuple[str, ...] = ()
+    fhir_max_entries: int = 20000
+    metrics: bool = True
 
 
 def _parse_int(name: str, raw: str, *, minimum: int = 0) -> int:
@@ -231,6 +268,47 @@ ASYMMETRIC_ALGORITHMS = frozenset(
 )
 
 
+def _parse_algorithms(name: str, raw: str) -> tuple[str, ...]:
+    algorithms = tuple(a.strip() for a in raw.split(",") if a.strip())
+    for algorithm in algorithms:
+        if algorithm not in ASYMMETRIC_ALGORITHMS:
+            raise ConfigError(
+                f"{name}: {algorithm!r} is not an accepted JWS algorithm; asymmetric only: "
+                + ", ".join(sorted(ASYMMETRIC_ALGORITHMS))
+            )
+    if not algorithms:
+        raise ConfigError(f"{name} must name at least one algorithm")
+    return algorithms
+
+
+def _parse_file(name: str, raw: str) -> Path | None:
+    if not raw:
+        return None
+    path = Path(raw)
+    if not path.is_file():
+        raise ConfigError(f"{name} must be an existing file, got {raw!r}")
+    return path
+
+
+def _parse_base_urls(name: str, raw: str) -> tuple[str, ...]:
+    return tuple(_parse_url(name, u.strip()) for u in raw.split(",") if u.strip())
+
+
+def _parse_networks(name: str, raw: str) -> tuple[str, ...]:
+    networks = []
+    for entry in (e.strip() for e in raw.split(",") if e.strip()):
+        try:
+            network = ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            raise ConfigError(f"{name}: {entry!r} is not a network in CIDR notation") from None
+        if network.overlaps(_LINK_LOCAL[network.version]):
+            raise ConfigError(f"{name}: {entry!r} overlaps link-local addresses, which are never allowed")
+        networks.append(str(network))
+    return tuple(networks)
+
+
+_LINK_LOCAL = {4: ipaddress.ip_network("169.254.0.0/16"), 6: ipaddress.ip_network("fe80::/10")}
+
 _PARSERS: dict[str, Callable[[str, str], Any]] = {
     "host": lambda _n, raw: raw,
     "port": lambda n, raw: _parse_int(n, raw, minimum=1),
@@ -252,6 +330,21 @@ _PARSERS: dict[str, Callable[[str, str], Any]] = {
     "smart_session_secret": _parse_secret,
     "smart_frame_ancestors": _parse_frame_ancestors,
     "smart_demo": _parse_bool,
+    "auth": _parse_bool,
+    "trusted_clients_file": _parse_file,
+    "trusted_clients": lambda _n, raw: raw,
+    "public_url_aliases": _parse_base_urls,
+    "jwt_algorithms": _parse_algorithms,
+    "jwt_leeway": lambda n, raw: _parse_int(n, raw, minimum=0),
+    "jwt_max_lifetime": lambda n, raw: _parse_int(n, raw, minimum=60),
+    "jwks_cache_seconds": lambda n, raw: _parse_int(n, raw, minimum=60),
+    "jwks_refresh_seconds": lambda n, raw: _parse_int(n, raw, minimum=1),
+    "audit_key": _parse_secret,
+    "audit_key_file": _parse_file,
+    "fhir_allow_loopback": _parse_bool,
+    "fhir_allowed_networks": _parse_networks,
+    "fhir_max_entries": lambda n, raw: _parse_int(n, raw, minimum=1),
+    "metrics": _parse_bool,
 }
 
 

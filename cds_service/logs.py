@@ -27,6 +27,8 @@ _EXTRA_FIELDS = (
     "reason",
     "fetched",
     "event",
+    "client",
+    "tenant",
 )
 
 

@@ -1,7 +1,13 @@
-"""Fixtures shared by the whole suite: settings -> app -> client, with a fixed evaluation date."""
+"""Fixtures shared by the whole suite: settings -> app -> client, with a fixed evaluation date.
+
+Authentication is switched off explicitly here (and for the service processes tests start), and
+loopback FHIR servers are allowed, because these fixtures serve tests of everything but client
+authentication and SSRF; ``tests/security`` tests those with their own settings.
+"""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -17,11 +23,27 @@ FIXED_TODAY = date(2026, 12, 1)
 PUBLIC_BASE = "http://cds.test"
 
 
+@pytest.fixture(name="auth_off_environment", autouse=True, scope="session")
+def _auth_off_environment() -> Iterator[None]:
+    """Service processes and CLI runs started by tests get CDS_AUTH=off unless a test says otherwise."""
+    previous = os.environ.get("CDS_AUTH")
+    os.environ["CDS_AUTH"] = "off"
+    yield
+    if previous is None:
+        os.environ.pop("CDS_AUTH", None)
+    else:
+        os.environ["CDS_AUTH"] = previous
+
+
 @pytest.fixture(name="settings")
 def _settings(tmp_path: Path) -> Settings:
-    """Settings for one test: its own SQLite file and a fixed public base URL."""
+    """Settings for one test: its own SQLite file, a fixed public base URL, auth off, loopback FHIR."""
     return load_settings(
-        {}, database_url=f"sqlite:///{tmp_path / 'cds.sqlite3'}", public_base_url=PUBLIC_BASE
+        {},
+        database_url=f"sqlite:///{tmp_path / 'cds.sqlite3'}",
+        public_base_url=PUBLIC_BASE,
+        auth=False,
+        fhir_allow_loopback=True,
     )
 
 
@@ -42,7 +64,9 @@ def _client(app: Flask) -> Iterator[FlaskClient]:
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     """``--update-golden`` rewrites the expected golden responses for review in the diff."""
-    parser.addoption("--update-golden", action="store_true", help="rewrite tests/golden/cases/*/expected.json")
+    parser.addoption(
+        "--update-golden", action="store_true", help="rewrite tests/golden/cases/*/expected.json"
+    )
 
 
 @pytest.fixture(name="update_golden")
