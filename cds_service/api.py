@@ -7,15 +7,19 @@ no stack trace or patient data ever reaches a caller or a log line.
 
 from __future__ import annotations
 
+import codecs
 import dataclasses
+import gc
 import html
 import json
+import re
 import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import orjson
 from flask import Blueprint, Flask, Response, current_app, g, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
@@ -55,6 +59,7 @@ _METRIC_ENDPOINTS = {
 }
 _NOT_STRUCTURE = bytes(sorted(set(range(256)) - set(b'[]{}"')))
 _OPEN_CLOSE = bytes.maketrans(b"[{]}", b"(())")
+_ESCAPE = re.compile(rb"\\.", re.DOTALL)
 OPENAPI_CANDIDATES = (
     Path(__file__).resolve().parent / "openapi.yaml",
     Path(__file__).resolve().parent.parent / "docs" / "openapi.yaml",
@@ -87,19 +92,25 @@ def base_url() -> str:
 def json_nested_deeper_than(raw: bytes, limit: int) -> bool:
     """True when valid JSON text nests arrays and objects more than ``limit`` deep.
 
-    Runs on bytes with C-speed operations only (no Python loop over the text): drop escaped
-    backslashes and quotes, keep only brackets and quotes, drop what lies inside strings, then
-    remove innermost ``()`` pairs once per level; anything left after ``limit`` rounds is deeper.
+    Runs on bytes with C-speed operations only (no Python loop over the text), about 1 ms for a
+    1 MB request: drop escape sequences, keep only brackets and quotes, drop adjacent
+    quote pairs (strings without brackets; quotes remain only if some string holds a bracket, and
+    then the text between alternate quotes is dropped), then remove innermost ``()`` pairs once per
+    level; anything left after ``limit`` rounds is deeper.
 
-    >>> json_nested_deeper_than(b'{"a": [[1], {"b": "[[[["}]}', 3)
+    >>> json_nested_deeper_than(b'{"a": [[1], {"b": "[[[["}], "c": "x"}', 3)
     False
     >>> json_nested_deeper_than(b'[[[[]]]]', 3)
     True
+    >>> json_nested_deeper_than(b'[["][", ["][", ["][", []]]]]', 3)
+    True
     """
-    if raw.count(b"[") + raw.count(b"{") <= limit:
-        return False
-    structure = raw.replace(b"\\\\", b"").replace(b'\\"', b"").translate(None, _NOT_STRUCTURE)
-    brackets = b"".join(structure.split(b'"')[::2]).translate(_OPEN_CLOSE)
+    if b"\\" in raw:
+        raw = _ESCAPE.sub(b"", raw)
+    structure = raw.translate(None, _NOT_STRUCTURE).replace(b'""', b"")
+    if b'"' in structure:
+        structure = b"".join(structure.split(b'"')[::2])
+    brackets = structure.translate(_OPEN_CLOSE)
     for _ in range(limit):
         if not brackets:
             return False
@@ -115,15 +126,36 @@ def read_json_body() -> Any:
     raw = request.get_data(cache=False)
     if not raw:
         raise InvalidRequest("CDS-400-01", "the request body is empty")
+    limit = state().settings.max_json_depth
     try:
-        document = json.loads(raw)
-    except RecursionError:
-        raise InvalidRequest("CDS-400-06", "the JSON body is nested too deeply") from None
-    except (ValueError, UnicodeDecodeError):
+        document = decode_json(raw)
+    except ValueError:
+        if json_nested_deeper_than(raw, limit):
+            raise InvalidRequest("CDS-400-06", "the JSON body is nested too deeply") from None
         raise InvalidRequest("CDS-400-01", "the request body is not valid JSON") from None
-    if json_nested_deeper_than(raw, state().settings.max_json_depth):
+    if json_nested_deeper_than(raw, limit):
         raise InvalidRequest("CDS-400-06", "the JSON body is nested too deeply")
     return document
+
+
+def decode_json(raw: bytes) -> Any:
+    """Decode UTF-8 JSON (a leading byte order mark is ignored) with orjson, the garbage collector paused.
+
+    orjson decodes a large prefetch two to three times faster than the standard library, and is
+    strict: NaN, Infinity, lone surrogates and nesting past 1024 levels are invalid (ValueError).
+    Decoded JSON holds no reference cycles, so pausing the collector loses nothing, while the
+    collections triggered by the millions of new objects of a large body would otherwise rescan the
+    growing heap again and again (20,000 resources decoded four times slower).
+    """
+    if raw.startswith(codecs.BOM_UTF8):
+        raw = raw[len(codecs.BOM_UTF8) :]
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return orjson.loads(raw)
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 @bp.get("/cds-services")
