@@ -74,10 +74,14 @@ def build_decision_path(settings: Settings, fetcher: Fetcher | None) -> tuple[Re
     warm_up()
     path = DecisionPath(
         knowledge=knowledge,
-        policy=DecisionPolicy(),
+        policy=DecisionPolicy(
+            timing_definition=settings.timing_definition,
+            presentation_window_days=settings.presentation_window_days,
+        ),
         renderer=renderer,
         fetcher=fetcher,
         fetch_budget_seconds=settings.fhir_total_budget,
+        synthea_compat=settings.synthea_compat,
     )
     return registry, path
 

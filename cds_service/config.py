@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
+from cds_service.core.policy import TimingDefinition
+
 ENV_PREFIX = "CDS_"
 
 T = TypeVar("T")
@@ -86,6 +88,12 @@ class Settings:
             hospital's internal network; link-local networks are never allowed.
         fhir_max_entries: Most Bundle entries read per search, ``next`` pages included.
         metrics: Serve Prometheus metrics at ``/metrics``.
+        timing_definition: Definition of synchronous liver metastases the cards follow
+            (``e-ahpba-2023``, ``adam-2015`` or ``maki-2023``; the other definitions are shown too).
+        presentation_window_days: Days after diagnosis of the primary that still count as "at
+            presentation" (staging window); unset: the rule base's value.
+        synthea_compat: Read Synthea's colorectal stage codes (e.g. 94260004 as a stage IV colon
+            primary). For synthetic test data only; never with real patient data.
     """
 
     host: str = "127.0.0.1"
@@ -123,6 +131,17 @@ class Settings:
     fhir_allowed_networks: tuple[str, ...] = ()
     fhir_max_entries: int = 20000
     metrics: bool = True
+    timing_definition: TimingDefinition = TimingDefinition.E_AHPBA_2023
+    presentation_window_days: int | None = None
+    synthea_compat: bool = False
+
+
+def _parse_timing(name: str, raw: str) -> TimingDefinition:
+    try:
+        return TimingDefinition(raw.lower())
+    except ValueError:
+        choices = ", ".join(t.value for t in TimingDefinition)
+        raise ConfigError(f"{name} must be one of {choices}, got {raw!r}") from None
 
 
 def _parse_int(name: str, raw: str, *, minimum: int = 0) -> int:
@@ -345,6 +364,9 @@ _PARSERS: dict[str, Callable[[str, str], Any]] = {
     "fhir_allowed_networks": _parse_networks,
     "fhir_max_entries": lambda n, raw: _parse_int(n, raw, minimum=1),
     "metrics": _parse_bool,
+    "timing_definition": _parse_timing,
+    "presentation_window_days": lambda n, raw: _parse_int(n, raw, minimum=0),
+    "synthea_compat": _parse_bool,
 }
 
 

@@ -40,20 +40,24 @@ class Evaluation:
 
 @dataclass(frozen=True, slots=True)
 class DecisionPath:
-    """The start-up state the path needs: knowledge, policy, renderer, fetcher and budget."""
+    """The start-up state the path needs: knowledge, policy, renderer, fetcher, budget and whether
+    Synthea's stage codes are read (synthetic test data only)."""
 
     knowledge: Knowledge
     policy: DecisionPolicy
     renderer: CardRenderer
     fetcher: Fetcher | None
     fetch_budget_seconds: float
+    synthea_compat: bool = False
 
     def evaluate(
         self, request: HookRequest, service: ServiceDefinition, *, today: date, base_url: str
     ) -> Evaluation:
         """Run the whole path for one validated hook request."""
         prefetch = resolve_prefetch(request, service, self.fetcher, budget_seconds=self.fetch_budget_seconds)
-        facts = map_patient(prefetch.documents.values(), patient_id=request.patient_id)
+        facts = map_patient(
+            prefetch.documents.values(), patient_id=request.patient_id, synthea_compat=self.synthea_compat
+        )
         if prefetch.notes:
             unavailable = tuple(
                 DataNote(kind="unavailable", message=f"Prefetch '{n.key}': {n.message}.")

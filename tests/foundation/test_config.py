@@ -64,3 +64,21 @@ def test_every_field_has_a_documented_variable() -> None:
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text("utf-8")
     for field_name in Settings.__dataclass_fields__:
         assert env_name(field_name) in readme, f"{env_name(field_name)} is not documented in README.md"
+
+
+def test_decision_policy_settings_are_parsed() -> None:
+    """The synchronous definition, presentation window and Synthea option are typed settings."""
+    from cds_service.core.policy import TimingDefinition
+
+    settings = load_settings(
+        {
+            "CDS_TIMING_DEFINITION": "ADAM-2015",
+            "CDS_PRESENTATION_WINDOW_DAYS": "14",
+            "CDS_SYNTHEA_COMPAT": "yes",
+        }
+    )
+    assert settings.timing_definition is TimingDefinition.ADAM_2015
+    assert settings.presentation_window_days == 14
+    assert settings.synthea_compat is True
+    with pytest.raises(ConfigError, match="CDS_TIMING_DEFINITION must be one of"):
+        load_settings({"CDS_TIMING_DEFINITION": "someday"})
