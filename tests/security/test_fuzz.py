@@ -1,7 +1,7 @@
 """Hostile input: malformed, oversized, deeply nested and type-confused requests never give a 5xx.
 
 Two generators, both derandomized (fixed examples, same every run) and bounded so the whole file runs
-in about a minute: schemathesis drives every operation of docs/openapi.yaml (served by the app at
+in about a minute: schemathesis drives every operation of cds_service/openapi.yaml (served by the app at
 /openapi.yaml), positive and negative cases; hypothesis mutates the example request and feedback
 (subtrees replaced by values of other types, huge strings and numbers) and sends raw byte soup. Every
 error must be a well-formed OperationOutcome, and the service must still be healthy afterwards.
