@@ -7,7 +7,6 @@ no stack trace or patient data ever reaches a caller or a log line.
 
 from __future__ import annotations
 
-import codecs
 import dataclasses
 import gc
 import html
@@ -126,33 +125,34 @@ def read_json_body() -> Any:
     raw = request.get_data(cache=False)
     if not raw:
         raise InvalidRequest("CDS-400-01", "the request body is empty")
-    limit = state().settings.max_json_depth
     try:
         document = decode_json(raw)
-    except ValueError:
-        if json_nested_deeper_than(raw, limit):
-            raise InvalidRequest("CDS-400-06", "the JSON body is nested too deeply") from None
+    except RecursionError:
+        raise InvalidRequest("CDS-400-06", "the JSON body is nested too deeply") from None
+    except (ValueError, UnicodeDecodeError):
         raise InvalidRequest("CDS-400-01", "the request body is not valid JSON") from None
-    if json_nested_deeper_than(raw, limit):
+    if json_nested_deeper_than(raw, state().settings.max_json_depth):
         raise InvalidRequest("CDS-400-06", "the JSON body is nested too deeply")
     return document
 
 
 def decode_json(raw: bytes) -> Any:
-    """Decode UTF-8 JSON (a leading byte order mark is ignored) with orjson, the garbage collector paused.
+    """Decode JSON as ``json.loads`` does, faster: orjson first, with the garbage collector paused.
 
-    orjson decodes a large prefetch two to three times faster than the standard library, and is
-    strict: NaN, Infinity, lone surrogates and nesting past 1024 levels are invalid (ValueError).
-    Decoded JSON holds no reference cycles, so pausing the collector loses nothing, while the
-    collections triggered by the millions of new objects of a large body would otherwise rescan the
-    growing heap again and again (20,000 resources decoded four times slower).
+    orjson decodes a large prefetch two to three times faster than the standard library; what it
+    refuses (invalid JSON, but also NaN, a byte order mark, UTF-16, nesting past 1024 levels) goes
+    to ``json.loads``, so results and errors stay those of the standard library. Decoded JSON holds
+    no reference cycles, so pausing the collector loses nothing, while the collections triggered by
+    the millions of new objects of a large body would otherwise rescan the growing heap again and
+    again (20,000 resources decoded four times slower).
     """
-    if raw.startswith(codecs.BOM_UTF8):
-        raw = raw[len(codecs.BOM_UTF8) :]
     was_enabled = gc.isenabled()
     gc.disable()
     try:
-        return orjson.loads(raw)
+        try:
+            return orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            return json.loads(raw)
     finally:
         if was_enabled:
             gc.enable()
