@@ -11,11 +11,14 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from tests.support import EXAMPLES, REPO, assert_conformant_response, validate
 
@@ -60,9 +63,11 @@ def server(command: list[str], env: dict[str, str], port: int) -> Iterator[str]:
             time.sleep(0.2)
         yield base
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
         try:
+            os.killpg(process.pid, signal.SIGTERM)
             process.wait(timeout=15)
+        except ProcessLookupError:
+            process.wait()
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
@@ -109,7 +114,22 @@ def test_dockerfile_gunicorn_command_starts_the_app(tmp_path: Path) -> None:
     env_lines = [line.removeprefix("ENV ") for line in dockerfile.splitlines() if line.startswith("ENV ")]
     env = dict(part.split("=", 1) for line in env_lines for part in shlex.split(line))
     env = {k: v for k, v in env.items() if k.startswith("CDS_") and k != "CDS_DATABASE_URL"}
-    env["CDS_DATABASE_URL"] = f"sqlite:///{tmp_path}/docker.sqlite3"
+    assert "CDS_AUTH" not in env, "the image must keep authentication on by default"
+    env.update(
+        {
+            "CDS_AUTH": "on",
+            "CDS_DATABASE_URL": f"sqlite:///{tmp_path}/docker.sqlite3",
+            "CDS_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+            "CDS_AUDIT_KEY": "k" * 40,
+            "CDS_TRUSTED_CLIENTS": json.dumps(
+                [{"name": "sandbox", "preset": "cds-hooks-sandbox", "demo": True}]
+            ),
+        }
+    )
     with server(command, env, port) as base:
         assert get_json(f"{base}/healthz") == {"status": "ok"}
-        assert get_json(f"{base}/cds-services")["services"]
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            get_json(f"{base}/cds-services")
+        refused.value.close()
+        assert refused.value.code == 401, "discovery needs a client JWT in the container's configuration"
+        assert get_json(f"{base}/readyz")["status"] == "ready"
