@@ -500,39 +500,42 @@ def _length_cm(value: float, unit: str | None) -> float | None:
 
 @dataclass(slots=True)
 class _Entry:
-    """One resource from the documents, with its Bundle ``fullUrl`` and position."""
+    """One resource from the documents, with its Bundle ``fullUrl`` and position.
+
+    ``type`` and ``ref`` are computed once: every entry's reference is read several times per call.
+    """
 
     resource: Json
     full_url: str | None
     position: int
     container: str | None = None
+    type: str = field(init=False)
+    """``resourceType``."""
+    ref: str = field(init=False)
+    """Provenance reference: ``Type/id``, else the ``fullUrl``, else a positional label.
 
-    @property
-    def type(self) -> str:
-        """``resourceType``."""
-        return str(self.resource.get("resourceType"))
+    A contained resource is named by its container's reference plus ``#id``.
+    """
 
-    @property
-    def ref(self) -> str:
-        """Provenance reference: ``Type/id``, else the ``fullUrl``, else a positional label.
-
-        A contained resource is named by its container's reference plus ``#id``.
-        """
+    def __post_init__(self) -> None:
+        self.type = str(self.resource.get("resourceType"))
         rid = _str(self.resource.get("id"))
         if self.container is not None:
-            return f"{self.container}#{rid or ''}"
-        if rid is not None:
-            return f"{self.type}/{rid}"
-        if self.full_url is not None:
-            return self.full_url
-        return f"{self.type}#{self.position}"
+            self.ref = f"{self.container}#{rid or ''}"
+        elif rid is not None:
+            self.ref = f"{self.type}/{rid}"
+        elif self.full_url is not None:
+            self.ref = self.full_url
+        else:
+            self.ref = f"{self.type}#{self.position}"
 
     def aliases(self) -> set[str]:
         """Every reference string that points at this entry."""
         keys = {self.ref}
         if self.full_url is not None:
             keys.add(self.full_url)
-            keys.add(_reference_key(self.full_url))
+            if not self.full_url.endswith(f"/{self.ref}"):  # else its Type/id is the ref itself
+                keys.add(_reference_key(self.full_url))
         return keys
 
 
