@@ -225,8 +225,71 @@ def map_patient(
 
 
 def warm_up() -> None:
-    """Import and exercise the R4B models once, so the first request does not pay the ~0.5 s cost."""
-    patient = {"resourceType": "Patient", "id": "warm-up", "birthDate": "1960-01-01"}
+    """Import and exercise the R4B models once, so the first request does not pay the ~0.5 s cost.
+
+    The Patient sample carries the elements real records have (extensions, identifier, name,
+    telecom, address, ...): their element models load on first use, which cost the first request
+    of each worker about 16 ms with a Synthea Patient.
+    """
+    patient = {
+        "resourceType": "Patient",
+        "id": "warm-up",
+        "meta": {"profile": ["http://hl7.org/fhir/us/core/StructureDefinition/us-core-patient"]},
+        "text": {"status": "generated", "div": '<div xmlns="http://www.w3.org/1999/xhtml">warm-up</div>'},
+        "extension": [
+            {
+                "url": "http://hl7.org/fhir/us/core/StructureDefinition/us-core-race",
+                "extension": [
+                    {
+                        "url": "ombCategory",
+                        "valueCoding": {"system": "urn:oid:2.16.840.1.113883.6.238", "code": "2106-3"},
+                    },
+                    {"url": "text", "valueString": "warm-up"},
+                ],
+            },
+            {
+                "url": "http://hl7.org/fhir/StructureDefinition/patient-birthPlace",
+                "valueAddress": {"city": "warm-up"},
+            },
+            {
+                "url": "http://synthetichealth.github.io/synthea/disability-adjusted-life-years",
+                "valueDecimal": 1.5,
+            },
+            {"url": "http://hl7.org/fhir/us/core/StructureDefinition/us-core-birthsex", "valueCode": "F"},
+        ],
+        "identifier": [
+            {
+                "system": "http://hospital.example.org",
+                "value": "1",
+                "type": {
+                    "coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0203", "code": "MR"}]
+                },
+            }
+        ],
+        "name": [{"use": "official", "family": "Warm", "given": ["Up"], "prefix": ["Ms."]}],
+        "telecom": [{"system": "phone", "value": "555-0100", "use": "home"}],
+        "gender": "female",
+        "birthDate": "1960-01-01",
+        "address": [
+            {
+                "extension": [
+                    {
+                        "url": "http://hl7.org/fhir/StructureDefinition/geolocation",
+                        "extension": [{"url": "latitude", "valueDecimal": 42.1}],
+                    }
+                ],
+                "line": ["1 Main Street"],
+                "city": "Boston",
+                "postalCode": "02110",
+                "country": "US",
+            }
+        ],
+        "maritalStatus": {
+            "coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-MaritalStatus", "code": "M"}]
+        },
+        "multipleBirthBoolean": False,
+        "communication": [{"language": {"coding": [{"system": "urn:ietf:bcp:47", "code": "en-US"}]}}],
+    }
     subject = {"reference": "Patient/warm-up"}
     code = {"coding": [{"system": fc.LOINC, "code": "2039-6"}], "text": "warm-up"}
     samples: list[Json] = [
