@@ -5,9 +5,16 @@ README's production line, so the floor and the service share one server, its wor
 before/after-request hooks (request id, headers, CORS, metrics, JSON log line) and the client. The
 floor decodes the body exactly as the service does (``cds_service.api.read_json_body``: media type,
 JSON decoding, nesting limit) and answers ``{"cards": []}``; it is never registered in production.
+
+``BENCH_GC_FREEZE=1`` (``python -m bench --gc-freeze``) tries a proposal that is not in production:
+``gc.freeze()`` once the application is built, before gunicorn forks its workers, so the start-up
+heap (models, knowledge) is never rescanned by the garbage collector.
 """
 
 from __future__ import annotations
+
+import gc
+import os
 
 from flask import Flask, Response
 
@@ -16,6 +23,7 @@ from cds_service.app import create_app
 from cds_service.config import Settings
 
 FLOOR_PATH = "/bench/floor"
+GC_FREEZE_VARIABLE = "BENCH_GC_FREEZE"
 
 
 def floor() -> Response:
@@ -28,4 +36,7 @@ def create_bench_app(settings: Settings | None = None) -> Flask:
     """The production application (settings from ``CDS_*`` by default) with the floor route added."""
     app = create_app(settings)
     app.add_url_rule(FLOOR_PATH, "bench_floor", floor, methods=["POST"])
+    if os.environ.get(GC_FREEZE_VARIABLE) == "1":
+        gc.collect()
+        gc.freeze()
     return app
