@@ -1656,6 +1656,7 @@ class _Mapper:
         return Molecular(
             kras=self.choose("KRAS", genes["KRAS"], stable=True),
             nras=self.choose("NRAS", genes["NRAS"], stable=True),
+            ras_unspecified=self.choose("RAS (gene not named)", genes.get("RAS", []), stable=True),
             braf=self.choose("BRAF", genes["BRAF"], stable=True),
             tp53=self.choose("TP53", genes["TP53"], stable=True),
             her2=self.choose("HER2", genes["HER2"], stable=True),
@@ -1782,11 +1783,8 @@ class _Mapper:
         text = " ".join(_value_texts(info.resource)).upper()
         named = [gene for gene in ("KRAS", "NRAS") if gene in text]
         if not named:
-            self.note(
-                "unrecognised-code",
-                "A RAS mutation was reported without naming the gene; not used.",
-                (info.entry.ref,),
-            )
+            note = "gene not named: KRAS or NRAS mutant" + (f"; {variant}" if variant else "")
+            genes.setdefault("RAS", []).append(info.candidate(MutationStatus.MUTANT, note=note))
         for gene in named:
             genes[gene].append(info.candidate(MutationStatus.MUTANT, note=variant))
 

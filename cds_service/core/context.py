@@ -428,10 +428,13 @@ def compute_conflicts(facts: PatientFacts) -> frozenset[str]:
 
 
 def compute_ras(facts: PatientFacts, conflicts: frozenset[str]) -> tuple[GeneStatus, str]:
-    """Extended RAS: mutant if KRAS or NRAS is mutant; wild-type only if both are wild-type."""
+    """Extended RAS: mutant if KRAS or NRAS is mutant (also when a RAS result does not name the
+    gene); wild-type only if both are wild-type (a wild-type combined KRAS+NRAS test counts for
+    both). A RAS result without a gene that contradicts wild-type KRAS and NRAS is a conflict."""
     molecular = facts.molecular
     kras = None if "kras" in conflicts else _value(molecular.kras)
     nras = None if "nras" in conflicts else _value(molecular.nras)
+    unspecified = _value(molecular.ras_unspecified)
 
     def describe(gene: str, value: object | None) -> str:
         if gene.lower() in conflicts:
@@ -439,9 +442,20 @@ def compute_ras(facts: PatientFacts, conflicts: frozenset[str]) -> tuple[GeneSta
         return f"{gene} {value}" if value is not None else f"{gene} not recorded"
 
     detail = describe("KRAS", kras) + ", " + describe("NRAS", nras)
+    if unspecified is not None:
+        detail += f", RAS (gene not named) {unspecified}"
     if MutationStatus.MUTANT in (kras, nras):
         return GeneStatus.MUTANT, detail
-    if kras is MutationStatus.WILD_TYPE and nras is MutationStatus.WILD_TYPE:
+    if unspecified is MutationStatus.MUTANT:
+        if kras is MutationStatus.WILD_TYPE and nras is MutationStatus.WILD_TYPE:
+            return GeneStatus.UNKNOWN, detail + ": conflicting with wild-type KRAS and NRAS"
+        return GeneStatus.MUTANT, detail
+    if conflicts & {"kras", "nras"}:
+        return GeneStatus.UNKNOWN, detail
+    combined_wild = unspecified is MutationStatus.WILD_TYPE
+    kras_wild = kras is MutationStatus.WILD_TYPE or (kras is None and combined_wild)
+    nras_wild = nras is MutationStatus.WILD_TYPE or (nras is None and combined_wild)
+    if kras_wild and nras_wild:
         return GeneStatus.WILD_TYPE, detail
     return GeneStatus.UNKNOWN, detail
 

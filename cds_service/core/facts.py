@@ -241,6 +241,8 @@ class Molecular:
         tp53: TP53 result.
         her2: HER2 status.
         mmr: MMR / MSI status.
+        ras_unspecified: A RAS result that does not name the gene: mutant means KRAS or NRAS is
+            mutant; wild-type from a combined KRAS+NRAS test means both wild-type.
     """
 
     kras: Fact[MutationStatus] | None = None
@@ -249,6 +251,7 @@ class Molecular:
     tp53: Fact[MutationStatus] | None = None
     her2: Fact[Her2Status] | None = None
     mmr: Fact[MmrStatus] | None = None
+    ras_unspecified: Fact[MutationStatus] | None = None
 
 
 @dataclass(frozen=True, slots=True)

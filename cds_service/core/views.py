@@ -258,7 +258,8 @@ def view_ras(ctx: PatientContext) -> tuple[FactUsed, ...]:
     note = ctx.ras_detail
     if ctx.conflicts & {"kras", "nras"}:
         note += "; conflicting results are treated as unknown"
-    return (derived("Extended RAS status", str(ctx.ras.value), _srcs(molecular.kras, molecular.nras), note),)
+    sources = _srcs(molecular.kras, molecular.nras, molecular.ras_unspecified)
+    return (derived("Extended RAS status", str(ctx.ras.value), sources, note),)
 
 
 @fact_view

@@ -118,6 +118,7 @@ def crlm(
     status_date: date | None = None,
     kras: MutationStatus | None = WT,
     nras: MutationStatus | None = WT,
+    ras_unspecified: MutationStatus | None = None,
     braf: BrafStatus | None = BrafStatus.WILD_TYPE,
     mmr: MmrStatus | None = MmrStatus.PROFICIENT,
     tp53: MutationStatus | None = None,
@@ -174,6 +175,7 @@ def crlm(
         molecular=Molecular(
             kras=fact(kras, "kras"),
             nras=fact(nras, "nras"),
+            ras_unspecified=fact(ras_unspecified, "ras"),
             braf=fact(braf, "braf"),
             tp53=fact(tp53, "tp53"),
             mmr=fact(mmr, "mmr"),

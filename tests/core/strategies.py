@@ -112,6 +112,7 @@ def patient_facts(draw: st.DrawFn) -> PatientFacts:
         "status_date": draw(maybe(DATES)),
         "kras": draw(_enum(MutationStatus)),
         "nras": draw(_enum(MutationStatus)),
+        "ras_unspecified": draw(_enum(MutationStatus)),
         "braf": draw(_enum(BrafStatus)),
         "mmr": draw(_enum(MmrStatus)),
         "tp53": draw(_enum(MutationStatus)),

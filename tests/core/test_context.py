@@ -144,6 +144,27 @@ def test_extended_ras(kras: object, nras: object, notes: tuple[object, ...], exp
     assert ctx.ras is expected
 
 
+@pytest.mark.parametrize(
+    ("kras", "nras", "unspecified", "expected"),
+    [
+        (None, None, MUT, GeneStatus.MUTANT),
+        (WT, None, MUT, GeneStatus.MUTANT),
+        (None, None, WT, GeneStatus.WILD_TYPE),
+        (WT, None, WT, GeneStatus.WILD_TYPE),
+        (MUT, None, WT, GeneStatus.MUTANT),
+        (WT, WT, MUT, GeneStatus.UNKNOWN),
+        (None, None, None, GeneStatus.UNKNOWN),
+    ],
+)
+def test_ras_result_without_a_gene(
+    kras: object, nras: object, unspecified: object, expected: GeneStatus
+) -> None:
+    """A RAS result naming no gene: mutant means RAS-mutant; a wild-type combined test covers both
+    genes; mutant against wild-type KRAS and NRAS is a conflict."""
+    ctx = context(crlm(kras=kras, nras=nras, ras_unspecified=unspecified))  # type: ignore[arg-type]
+    assert ctx.ras is expected
+
+
 def test_braf_and_mmr_conflicts_make_them_unknown() -> None:
     """Conflict notes about BRAF or MSI turn those results into unknowns."""
     notes = (conflict("BRAF results disagree"), conflict("MSI-H and MSS both reported"))

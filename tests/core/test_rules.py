@@ -81,6 +81,11 @@ def case(rule: str, hit: dict[str, Any], miss: dict[str, Any], policy: DecisionP
 CASES: list[Case] = [
     case(
         "conflict-anti-egfr-ras-braf-mutant",
+        {"kras": None, "nras": None, "ras_unspecified": MUT, "therapies": (CETUXIMAB,), "mdt": POT},
+        {"kras": None, "nras": None, "ras_unspecified": WT, "therapies": (CETUXIMAB,), "mdt": POT},
+    ),
+    case(
+        "conflict-anti-egfr-ras-braf-mutant",
         {"kras": MUT, "therapies": (CETUXIMAB,)},
         {"kras": WT, "therapies": (CETUXIMAB,)},
     ),
