@@ -188,12 +188,16 @@ class TimingResult:
 
 @dataclass(frozen=True, slots=True)
 class OxaliplatinResult:
-    """Oxaliplatin failure within the window (001: failed adjuvant oxaliplatin within 12 months)."""
+    """Oxaliplatin failure within the window (001: failed adjuvant oxaliplatin within 12 months).
+
+    ``by_progression`` is True when failure rests on progression during or soon after oxaliplatin
+    rather than on metastases appearing after it: the service's extension of 001's rule."""
 
     failure: bool | None
     detail: str
     rechallenged: bool
     sources: tuple[str, ...]
+    by_progression: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -526,17 +530,16 @@ def compute_oxaliplatin(facts: PatientFacts, thresholds: Mapping[str, float]) ->
     status = liver.disease_status if liver else None
     dated = [(t, last) for t in exposures if (last := t.last_date) is not None]
     undated = len(dated) < len(exposures)
-    if detected is not None:
-        for _, last in dated:
-            if last < detected <= add_months(last, months):
-                rechallenged = any(t.start is not None and t.start >= detected for t in exposures)
-                return OxaliplatinResult(
-                    True,
-                    f"liver metastases detected {detected.isoformat()}, within {months} months of "
-                    f"oxaliplatin given until {last.isoformat()}",
-                    rechallenged,
-                    sources,
-                )
+    before = [last for _, last in dated if detected is not None and last < detected]
+    if detected is not None and before and detected <= add_months(max(before), months):
+        rechallenged = any(t.start is not None and t.start >= detected for t in exposures)
+        return OxaliplatinResult(
+            True,
+            f"liver metastases detected {detected.isoformat()}, within {months} months of the last "
+            f"oxaliplatin before them ({max(before).isoformat()})",
+            rechallenged,
+            sources,
+        )
     if status is not None and status.value is DiseaseStatus.PROGRESSION:
         progressed = status.effective
         for exposure, last in dated:
@@ -551,6 +554,7 @@ def compute_oxaliplatin(facts: PatientFacts, thresholds: Mapping[str, float]) ->
                     f"progression recorded{when} on or within {months} months of oxaliplatin",
                     rechallenged,
                     sources + status.sources,
+                    by_progression=True,
                 )
     if detected is None or undated:
         missing = "dates of oxaliplatin are" if undated else "date the liver metastases were detected is"
@@ -631,8 +635,12 @@ def compute_flr(facts: PatientFacts, heavy: bool | None, thresholds: Mapping[str
         assumptions.append("no cirrhosis recorded: a normal liver is assumed")
     if heavy is True:
         heavy_pct = thresholds["flr_heavy_chemo_min_pct"]
+        cycles = int(thresholds["heavy_chemo_cycles_over"])
         required = max(required, heavy_pct)
-        basis.append(f"heavy preoperative chemotherapy: {heavy_pct:g}% (003, Azoulay)")
+        basis.append(
+            f"more than {cycles} preoperative cycles (the service's reading of 003's 'high-volume' "
+            f"chemotherapy): over {heavy_pct:g}% (003, Azoulay)"
+        )
     elif heavy is None:
         assumptions.append("number of preoperative cycles unknown: no heavy chemotherapy assumed")
     return FlrRequirement(required, "; ".join(basis), tuple(assumptions))

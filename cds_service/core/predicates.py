@@ -828,6 +828,13 @@ def no_oxaliplatin_recorded(ctx: PatientContext) -> bool:
 
 
 @predicate
+def oxaliplatin_failure_by_progression(ctx: PatientContext) -> bool:
+    """Oxaliplatin failure rests on progression during or after oxaliplatin (the service's
+    extension of 001's "failed adjuvant oxaliplatin")."""
+    return ctx.oxaliplatin.failure is True and ctx.oxaliplatin.by_progression
+
+
+@predicate
 def oxaliplatin_after_failure(ctx: PatientContext) -> bool:
     """Oxaliplatin is recorded again after an established oxaliplatin failure."""
     return ctx.oxaliplatin.failure is True and ctx.oxaliplatin.rechallenged

@@ -201,6 +201,31 @@ def test_oxaliplatin_failure(
     assert result.rechallenged is rechallenged
 
 
+def test_oxaliplatin_failure_names_the_last_dose_before_the_metastases() -> None:
+    """The failure window runs from the last oxaliplatin dose before detection, not the first."""
+    doses = (
+        exposure(Agent.OXALIPLATIN, date(2025, 8, 15)),
+        exposure(Agent.OXALIPLATIN, date(2026, 1, 2)),
+        exposure(Agent.OXALIPLATIN, date(2026, 11, 1)),
+    )
+    result = context(
+        crlm(diagnosed=date(2025, 6, 1), detected=date(2026, 8, 15), therapies=doses)
+    ).oxaliplatin
+    assert result.failure is True
+    assert "(2026-01-02)" in result.detail
+    assert not result.by_progression
+
+
+def test_oxaliplatin_failure_by_progression_is_marked() -> None:
+    """Failure read from progression on oxaliplatin is marked as the service's extension of 001."""
+    facts = crlm(
+        therapies=folfox(date(2026, 9, 15), 4),
+        status=DiseaseStatus.PROGRESSION,
+        status_date=date(2026, 11, 20),
+    )
+    assert context(facts).oxaliplatin.by_progression
+
+
 def test_oxaliplatin_unknown_without_detection_date() -> None:
     """Dated oxaliplatin cannot be judged when the detection date of the metastases is missing."""
     facts = crlm(detected=None, therapies=(exposure(Agent.OXALIPLATIN, date(2026, 1, 1)),))

@@ -4,6 +4,7 @@ malformation is rejected at start-up with a KnowledgeError that names the proble
 from __future__ import annotations
 
 import copy
+import re
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -72,10 +73,26 @@ def test_every_catalogue_entry_is_used() -> None:
 
 
 def test_newer_sources_are_marked_with_status() -> None:
-    """Sources beyond the seeds are marked newer with an evidence status; seeds are not."""
+    """Sources beyond the seeds are marked newer with an evidence status; seeds and the service's own
+    readings are not."""
     for source_id, citation in KNOWLEDGE.sources.items():
-        assert citation.newer is (not source_id.startswith("seed-"))
+        own = source_id.startswith("seed-") or source_id == "service-reading"
+        assert citation.newer is (not own)
         assert (citation.status is not None) is citation.newer
+
+
+def test_service_readings_say_what_they_read() -> None:
+    """Every threshold that is the service's reading names the source term it reads, and is not
+    attributed to a seed."""
+    readings = [t for t in KNOWLEDGE.thresholds.values() if t.citation.source_id == "service-reading"]
+    assert {"good_ps_max_ecog", "simultaneous_max_diameter_cm", "rectal_rt_min_t", "upper_rectum_min_cm"} <= {
+        t.name for t in readings
+    }
+    for threshold in readings:
+        section = threshold.citation.section
+        assert section.startswith("the service's")
+        quoted_term = re.search(r"'[^']+'", section.replace("service's", ""))
+        assert quoted_term or "estimate" in section, threshold.name
 
 
 def test_only_safety_conflicts_are_critical() -> None:
