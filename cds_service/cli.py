@@ -18,7 +18,7 @@ from typing import Any
 
 from cds_service.config import ConfigError, Settings, load_settings
 from cds_service.errors import CdsError, InvalidRequest
-from cds_service.hooks import parse_hook_request
+from cds_service.hooks import FHIR_ID, parse_hook_request
 from cds_service.services import ServiceDefinition, ServiceDefinitionError
 
 CLI_NAMESPACE = uuid.UUID("0b5e2f7c-8d3a-5c4e-9f1a-6e2d4c8b7a90")
@@ -108,10 +108,13 @@ def _read_json(file: str) -> Any:
 def request_from_bundle(bundle: dict[str, Any], service: ServiceDefinition, raw: bytes) -> dict[str, Any]:
     """Turn a FHIR Bundle (or single resource) into the hook request an EHR would send.
 
-    The resources are split over the service's prefetch keys by resource type, as an EHR answering
-    the templates would; Medication resources go with the medication keys so references resolve.
+    The resources are first put in the form a FHIR server stores a transaction in: a resource without
+    an id gets the one its ``urn:uuid:`` fullUrl names, and references to fullUrls become
+    ``Type/id`` (Synthea's records reference their patient as ``urn:uuid:...``). They are then split
+    over the service's prefetch keys by resource type, as an EHR answering the templates would;
+    Medication resources go with the medication keys so references resolve.
     """
-    resources = _resources(bundle)
+    resources = _as_stored(_resources(bundle))
     patients = [(full_url, r) for full_url, r in resources if r.get("resourceType") == "Patient"]
     if len(patients) != 1:
         raise InvalidRequest("CDS-400-07", f"the Bundle must hold exactly one Patient, found {len(patients)}")
@@ -142,6 +145,34 @@ def request_from_bundle(bundle: dict[str, Any], service: ServiceDefinition, raw:
         "context": {"patientId": patient_id, "userId": "Practitioner/cds-service-cli"},
         "prefetch": prefetch,
     }
+
+
+def _as_stored(resources: list[tuple[str | None, dict[str, Any]]]) -> list[tuple[str | None, dict[str, Any]]]:
+    """Give id-less resources their fullUrl's id and rewrite fullUrl references to ``Type/id``."""
+    targets: dict[str, str] = {}
+    with_ids: list[tuple[str | None, dict[str, Any]]] = []
+    for full_url, resource in resources:
+        if not isinstance(resource.get("id"), str) and full_url:
+            candidate = full_url.rsplit(":", 1)[-1].rsplit("/", 1)[-1]
+            if FHIR_ID.fullmatch(candidate):
+                resource = {**resource, "id": candidate}
+        if full_url and isinstance(resource.get("id"), str) and isinstance(resource.get("resourceType"), str):
+            targets[full_url] = f"{resource['resourceType']}/{resource['id']}"
+        with_ids.append((full_url, resource))
+
+    def rewrite(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {
+                k: targets.get(v, v) if k == "reference" and isinstance(v, str) else rewrite(v)
+                for k, v in value.items()
+            }
+        if isinstance(value, list):
+            return [rewrite(item) for item in value]
+        return value
+
+    if not targets:
+        return with_ids
+    return [(None if u in targets else u, rewrite(r)) for u, r in with_ids]
 
 
 def _resources(document: dict[str, Any]) -> list[tuple[str | None, dict[str, Any]]]:

