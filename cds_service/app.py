@@ -2,8 +2,8 @@
 
 ``create_app()`` loads and validates everything the service needs before it serves a request (rule
 base, service definitions, CodeSystems, FHIR models, database schema), so a broken deployment fails
-at start-up with a clear message rather than on a patient's chart. gunicorn runs
-``cds_service.app:create_app()``.
+at start-up with a clear message rather than on a patient's chart. gunicorn runs it through
+``cds_service.wsgi:app``.
 """
 
 from __future__ import annotations

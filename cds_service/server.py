@@ -1,12 +1,13 @@
 """Running the service under gunicorn from ``cds-service serve``.
 
-The same WSGI application gunicorn gets from ``gunicorn 'cds_service.app:create_app()'``; this module
-only embeds gunicorn so one command starts the service with the validated settings.
+The same WSGI application gunicorn gets from ``gunicorn cds_service.wsgi:app``; this module only
+embeds gunicorn so one command starts the service with the validated settings.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import gc
 from typing import Any
 
 from flask import Flask
@@ -39,7 +40,21 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
     def load(self) -> Flask:
         from cds_service.app import create_app
 
-        return create_app(self._settings)
+        app = create_app(self._settings)
+        freeze_startup_objects()
+        return app
+
+
+def freeze_startup_objects() -> None:
+    """Move everything built at start-up (modules, FHIR models, rule base) out of the collector's view.
+
+    Those objects live as long as the process, yet every full garbage collection walked them again:
+    on large request bodies that made the collector the main cost (bench/README.md measures p95 on a
+    whole Synthea record 53 -> 16 ms). Frozen before gunicorn forks, they also stay shared between
+    workers instead of being copied when the collector touches them.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 def run_gunicorn(settings: Settings, **overrides: Any) -> int:
