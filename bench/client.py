@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.payloads import HOOK_INSTANCE, ROOT
-from bench.server_app import GC_FREEZE_VARIABLE
 
 SERVICE_PATH = "/cds-services/crlm-patient-view"
 HEADERS = {"Content-Type": "application/json", "Connection": "keep-alive"}
@@ -166,9 +165,7 @@ def start_server(
     return server
 
 
-def server_environment(
-    database: Path, max_body_bytes: int | None, *, gc_freeze: bool = False
-) -> dict[str, str]:
+def server_environment(database: Path, max_body_bytes: int | None) -> dict[str, str]:
     """The server's environment: inherited, less any ``CDS_*``, plus the bench's own settings."""
     environment = {k: v for k, v in os.environ.items() if not k.startswith("CDS_")}
     environment["CDS_AUTH"] = "off"
@@ -178,9 +175,6 @@ def server_environment(
     )
     if max_body_bytes is not None:
         environment["CDS_MAX_BODY_BYTES"] = str(max_body_bytes)
-    environment.pop(GC_FREEZE_VARIABLE, None)
-    if gc_freeze:
-        environment[GC_FREEZE_VARIABLE] = "1"
     return environment
 
 

@@ -350,7 +350,7 @@ def _growth(latency: dict[str, Any], sizes: Sequence[int], kind: str) -> list[di
     return steps
 
 
-def run(config: Config, synthea: Path, out: Path, *, gc_freeze: bool = False) -> dict[str, Any]:
+def run(config: Config, synthea: Path, out: Path) -> dict[str, Any]:
     """Run every section and return the result document."""
     from cds_service.config import load_settings
     from cds_service.services import load_registry
@@ -371,7 +371,7 @@ def run(config: Config, synthea: Path, out: Path, *, gc_freeze: bool = False) ->
     loads["in_process"] = load_average()
     core = in_process(typical, unfiltered, config, work)
 
-    environment = http.server_environment(work / "bench.sqlite3", body_limit, gc_freeze=gc_freeze)
+    environment = http.server_environment(work / "bench.sqlite3", body_limit)
     log = out / "server.log"
     log.write_bytes(b"")
     loads["server"] = load_average()
@@ -428,7 +428,6 @@ def run(config: Config, synthea: Path, out: Path, *, gc_freeze: bool = False) ->
                 "CDS_AUTH": "off",
                 "CDS_DATABASE_URL": "sqlite:///<temporary directory>/bench.sqlite3",
                 **({"CDS_MAX_BODY_BYTES": str(body_limit)} if body_limit else {}),
-                **({"BENCH_GC_FREEZE": "1"} if gc_freeze else {}),
             },
         },
         "load_average": loads,
@@ -645,9 +644,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
     parser.add_argument("--smoke", action="store_true", help="a couple of requests per payload (tests)")
     parser.add_argument("--quick", action="store_true", help="fewer repetitions, no 20,000 (trying changes)")
-    parser.add_argument(
-        "--gc-freeze", action="store_true", help="try gc.freeze() after start-up (a proposal, not production)"
-    )
     parser.add_argument("--out", type=Path, default=RESULTS, help="result directory (default bench/results)")
     parser.add_argument(
         "--synthea", type=Path, default=payloads.DEFAULT_SYNTHEA, help="directory of the Synthea CRC bundles"
@@ -655,7 +651,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     config = Config.smoke() if args.smoke else Config.quick() if args.quick else Config()
     gc.collect()
-    result = run(config, args.synthea, args.out, gc_freeze=args.gc_freeze)
+    result = run(config, args.synthea, args.out)
     result["targets"] = targets(result)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     text = markdown(result)

@@ -6,24 +6,20 @@ before/after-request hooks (request id, headers, CORS, metrics, JSON log line) a
 floor decodes the body exactly as the service does (``cds_service.api.read_json_body``: media type,
 JSON decoding, nesting limit) and answers ``{"cards": []}``; it is never registered in production.
 
-``BENCH_GC_FREEZE=1`` (``python -m bench --gc-freeze``) tries a proposal that is not in production:
-``gc.freeze()`` once the application is built, before gunicorn forks its workers, so the start-up
-heap (models, knowledge) is never rescanned by the garbage collector.
+Like production (``cds_service.server`` and ``cds_service.wsgi``), the start-up objects are frozen
+out of the garbage collector's view once the application is built, before gunicorn forks.
 """
 
 from __future__ import annotations
-
-import gc
-import os
 
 from flask import Flask, Response
 
 from cds_service import api
 from cds_service.app import create_app
 from cds_service.config import Settings
+from cds_service.server import freeze_startup_objects
 
 FLOOR_PATH = "/bench/floor"
-GC_FREEZE_VARIABLE = "BENCH_GC_FREEZE"
 
 
 def floor() -> Response:
@@ -36,7 +32,5 @@ def create_bench_app(settings: Settings | None = None) -> Flask:
     """The production application (settings from ``CDS_*`` by default) with the floor route added."""
     app = create_app(settings)
     app.add_url_rule(FLOOR_PATH, "bench_floor", floor, methods=["POST"])
-    if os.environ.get(GC_FREEZE_VARIABLE) == "1":
-        gc.collect()
-        gc.freeze()
+    freeze_startup_objects()
     return app
