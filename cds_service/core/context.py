@@ -74,6 +74,7 @@ THRESHOLD_TYPES: dict[str, type] = {
     "fong_largest_cm": float,
     "fong_dfi_months": int,
     "fong_high_risk_min": int,
+    "criteria_resectable_max_lesions": int,
 }
 
 CYTOTOXIC_AGENTS = frozenset({Agent.OXALIPLATIN, Agent.IRINOTECAN, Agent.FLUOROURACIL, Agent.CAPECITABINE})
@@ -175,6 +176,18 @@ class ResectabilityBasis(StrEnum):
     MDT = "MDT assessment"
     CRITERIA = "provisional, from the criteria of the sources"
     NONE = "undetermined"
+
+
+class AntiEgfrSetting(StrEnum):
+    """In which setting a recorded anti-EGFR antibody was started (New EPOC harm applies only to
+    disease that was resectable when it started; 001 continues it after conversion)."""
+
+    NOT_RECORDED = "no anti-EGFR antibody recorded"
+    CONVERSION = "started while the MDT assessed the disease as not resectable"
+    CONVERTED = "started before the MDT assessed the disease as resectable (conversion)"
+    INITIALLY_RESECTABLE = "started in disease already assessed as resectable"
+    CRITERIA_RESECTABLE = "started in disease resectable on the criteria (provisional)"
+    UNKNOWN = "setting not recorded (no MDT assessment describing it)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -281,6 +294,17 @@ class PatientContext:
         recurrence: Liver disease recurred after a liver resection or ablation.
         resectability: Resectability with its basis.
         fong: Fong score inputs.
+        mdt_plan: The latest MDT resectability, even when later restaging makes it out of date
+            (``None`` when none is recorded or it predates a liver treatment): what was planned.
+        liver_systemic_start: First systemic therapy given for the liver metastases (on or after
+            detection, before their first resection), or ``None``.
+        converted: The MDT assessed the disease as resectable after systemic therapy for it began.
+        measurements_outdated: Why the recorded lesion count and size are out of date, or ``None``.
+        last_restaging: Latest restaging of the liver disease (disease status, lesion measurement
+            or MDT assessment), or ``None``.
+        restaging_overdue: On systemic therapy for the liver metastases with no restaging within the
+            reassessment interval (001: every 2 months).
+        anti_egfr_setting: Setting in which a recorded anti-EGFR antibody was started.
     """
 
     facts: PatientFacts
@@ -310,6 +334,13 @@ class PatientContext:
     recurrence: bool
     resectability: ResectabilityResult
     fong: FongResult
+    mdt_plan: Resectability | None = None
+    liver_systemic_start: date | None = None
+    converted: bool = False
+    measurements_outdated: str | None = None
+    last_restaging: date | None = None
+    restaging_overdue: bool = False
+    anti_egfr_setting: AntiEgfrSetting = AntiEgfrSetting.NOT_RECORDED
 
     def threshold(self, name: str) -> float:
         """A threshold value from the rule base."""
@@ -362,8 +393,13 @@ def compute_timing(
     )
     within_early = detected <= add_months(diagnosed, early_months)
     if definition is TimingDefinition.ADAM_2015:
-        if detected <= diagnosed:
-            return TimingResult(definition, TimingCategory.SYNCHRONOUS, gap_text)
+        if gap <= presentation_window_days:
+            note = (
+                f"; counted as at diagnosis (staging within {presentation_window_days} days of it)"
+                if gap > 0
+                else ""
+            )
+            return TimingResult(definition, TimingCategory.SYNCHRONOUS, gap_text + note)
         if resected is None:
             return TimingResult(
                 definition,
@@ -579,6 +615,8 @@ def compute_cycles(facts: PatientFacts, today: date, thresholds: Mapping[str, fl
     liver = facts.liver_metastases
     detected = liver.detected.value if liver and liver.detected else None
     if detected is None:
+        if not _exposures(facts, CYTOTOXIC_AGENTS):
+            return CyclesResult(0, "no chemotherapy recorded", ())
         return CyclesResult(None, "date the liver metastases were detected not recorded", ())
     resections = sorted(
         p.performed
@@ -734,6 +772,95 @@ def compute_fong(facts: PatientFacts, thresholds: Mapping[str, float]) -> FongRe
     )
 
 
+def _effective(*facts: Fact[Any] | None) -> date | None:
+    dates = [f.effective for f in facts if f is not None and f.effective is not None]
+    return max(dates) if dates else None
+
+
+def liver_treatment_dates(facts: PatientFacts) -> tuple[date, ...]:
+    """Dates of the recorded liver resections and ablations, oldest first."""
+    return tuple(sorted(p.performed for p in _liver_treatments(facts) if p.performed is not None))
+
+
+def compute_liver_systemic_start(facts: PatientFacts) -> date | None:
+    """First systemic therapy given for the liver metastases: on or after their detection and
+    before the first liver resection or ablation after it."""
+    liver = facts.liver_metastases
+    detected = liver.detected.value if liver and liver.detected else None
+    if detected is None:
+        return None
+    treated = [d for d in liver_treatment_dates(facts) if d >= detected]
+    stop = treated[0] if treated else None
+    starts = [
+        t.start
+        for t in facts.therapies
+        if t.start is not None and t.start >= detected and (stop is None or t.start < stop)
+    ]
+    return min(starts) if starts else None
+
+
+def compute_measurements_outdated(facts: PatientFacts, systemic_start: date | None) -> str | None:
+    """Why the recorded lesion count and size no longer describe the disease: measured before the
+    latest disease status, or before systemic therapy given for the liver metastases since."""
+    liver = facts.liver_metastases
+    if liver is None:
+        return None
+    measured = _effective(liver.lesion_count, liver.largest_diameter_cm)
+    if measured is None:
+        return None
+    status = liver.disease_status
+    if status is not None and status.effective is not None and status.effective > measured:
+        return (
+            f"measured {measured.isoformat()}, before the latest disease status "
+            f"({status.value.value}, {status.effective.isoformat()})"
+        )
+    treated = [d for d in liver_treatment_dates(facts) if d > measured]
+    stop = treated[0] if treated else None
+    later = sorted(
+        t.start
+        for t in facts.therapies
+        if t.start is not None and t.start > measured and (stop is None or t.start < stop)
+    )
+    if systemic_start is not None and later:
+        return (
+            f"measured {measured.isoformat()}, before systemic therapy given since "
+            f"(from {later[0].isoformat()})"
+        )
+    return None
+
+
+def mdt_out_of_date(facts: PatientFacts) -> tuple[str | None, bool]:
+    """Why the recorded MDT assessment is out of date (``None`` when current), and whether it
+    predates a liver treatment (then it no longer even describes the plan)."""
+    liver = facts.liver_metastases
+    mdt = liver.mdt_resectability if liver else None
+    if liver is None or mdt is None or mdt.effective is None:
+        return None, False
+    assessed = mdt.effective
+    treated = [d for d in liver_treatment_dates(facts) if d > assessed]
+    if treated:
+        return (
+            f"the recorded MDT assessment ({mdt.value.value}, {assessed.isoformat()}) predates the liver "
+            f"treatment of {treated[-1].isoformat()}",
+            True,
+        )
+    status = liver.disease_status
+    if status is not None and status.effective is not None and status.effective > assessed:
+        return (
+            f"the recorded MDT assessment ({mdt.value.value}, {assessed.isoformat()}) predates the latest "
+            f"disease status ({status.value.value}, {status.effective.isoformat()}): the MDT reassesses",
+            False,
+        )
+    measured = _effective(liver.lesion_count, liver.largest_diameter_cm)
+    if measured is not None and measured > assessed:
+        return (
+            f"the recorded MDT assessment ({mdt.value.value}, {assessed.isoformat()}) predates the lesion "
+            f"measurements of {measured.isoformat()}: the MDT reassesses",
+            False,
+        )
+    return None, False
+
+
 def compute_resectability(
     facts: PatientFacts,
     flr: FlrRequirement,
@@ -741,28 +868,37 @@ def compute_resectability(
     ehd: EhdStatus,
     ehd_sites: frozenset[str],
     thresholds: Mapping[str, float],
+    measurements_outdated: str | None = None,
 ) -> ResectabilityResult:
     """Resectability from a current MDT assessment, else from the criteria of the sources when
-    the data decide it, else ``None`` with the data that would be needed."""
+    the data decide it, else ``None`` with the reasons and the data that would be needed.
+
+    The criteria decide only clear cases: unresectable with extrahepatic disease at several sites
+    or peritoneal metastases beyond 003's limit; resectable only for clearly limited disease (at
+    most the rule base's lesion limit, one lobe, adequate remnant, no extrahepatic disease, fit
+    for surgery). Anything else (a low remnant, many or bilobar lesions, one extrahepatic site,
+    out-of-date measurements) is left to the MDT.
+    """
     liver = facts.liver_metastases
     if liver is None:
         return ResectabilityResult(None, ResectabilityBasis.NONE, (), (), ())
     mdt = liver.mdt_resectability
-    treated = [p.performed for p in _liver_treatments(facts) if p.performed is not None]
     stale_note: tuple[str, ...] = ()
     if mdt is not None:
-        stale = mdt.effective is not None and treated and mdt.effective < max(treated)
-        if not stale:
+        stale, _ = mdt_out_of_date(facts)
+        if stale is None:
             return ResectabilityResult(mdt.value, ResectabilityBasis.MDT, (), (), mdt.sources)
-        stale_note = ("the recorded MDT assessment predates the last liver treatment",)
+        stale_note = (stale,)
     count = liver.lesion_count.value if liver.lesion_count else None
     largest = liver.largest_diameter_cm.value if liver.largest_diameter_cm else None
+    bilobar = liver.bilobar.value if liver.bilobar else None
     flr_value = liver.future_liver_remnant_pct.value if liver.future_liver_remnant_pct else None
     sources = tuple(
         s
         for fact in (
             liver.lesion_count,
             liver.largest_diameter_cm,
+            liver.bilobar,
             liver.future_liver_remnant_pct,
             facts.ecog,
         )
@@ -797,42 +933,124 @@ def compute_resectability(
         return ResectabilityResult(
             None, ResectabilityBasis.NONE, tuple(reasons), ("MDT assessment",), sources
         )
+    open_questions: list[str] = []
+    if measurements_outdated is not None:
+        open_questions.append(f"lesion count and size {measurements_outdated}")
+        missing.append("current lesion count and size (re-measure at restaging)")
     if flr_value is not None and flr_value < flr.required_pct:
-        return ResectabilityResult(
-            Resectability.POTENTIALLY_RESECTABLE,
-            ResectabilityBasis.CRITERIA,
-            (*reasons, f"future liver remnant {flr_value:g}% below the required {flr.required_pct:g}%"),
-            (),
-            sources,
+        open_questions.append(
+            f"future liver remnant {flr_value:g}% below the required {flr.required_pct:g}%: portal vein "
+            "embolisation or a two-stage hepatectomy may make it resectable (003), an MDT judgement"
         )
+    max_lesions = int(thresholds["criteria_resectable_max_lesions"])
+    if count is not None and count > max_lesions and measurements_outdated is None:
+        open_questions.append(
+            f"{count} lesions: more than the {max_lesions} the criteria call clearly resectable"
+        )
+    if bilobar is True:
+        open_questions.append(
+            "bilobar metastases: the resection strategy (possibly two-stage, 003) is an MDT judgement"
+        )
+    if len(ehd_sites) == 1:
+        site = next(iter(ehd_sites))
+        open_questions.append(
+            f"extrahepatic disease at one site ({site}): curative intent remains possible if it can be "
+            "treated too (003), an MDT judgement"
+        )
+    if ExtrahepaticSite.CELIAC_OR_PARA_AORTIC_NODES in site_values:
+        open_questions.append("celiac or para-aortic nodes: the MDT must weigh the poor outlook (003)")
+    if ExtrahepaticSite.PERITONEUM in site_values and ps is not PsClass.GOOD:
+        open_questions.append("peritoneal metastases need good performance status for liver resection (003)")
     if count is None:
         missing.append("number of liver lesions")
     if largest is None:
         missing.append("largest lesion diameter")
+    if bilobar is None:
+        missing.append("lobar distribution (one lobe or both)")
     if flr_value is None:
         missing.append("future liver remnant")
     if ps is PsClass.UNKNOWN:
         missing.append("ECOG performance status")
     if ehd is EhdStatus.NOT_RECORDED:
         missing.append("staging of extrahepatic disease")
-    if ExtrahepaticSite.CELIAC_OR_PARA_AORTIC_NODES in site_values:
-        reasons.append("celiac or para-aortic nodes: the MDT must weigh the poor outlook (003)")
+    if open_questions:
         missing.append("MDT assessment")
-    if ExtrahepaticSite.PERITONEUM in site_values and ps is not PsClass.GOOD:
-        reasons.append("peritoneal metastases need good performance status for liver resection (003)")
-        missing.append("MDT assessment")
-    if missing or count is None or largest is None or flr_value is None:
+    if open_questions or missing:
         return ResectabilityResult(
-            None, ResectabilityBasis.NONE, tuple(reasons), tuple(dict.fromkeys(missing)), sources
+            None,
+            ResectabilityBasis.NONE,
+            (*reasons, *open_questions),
+            tuple(dict.fromkeys(missing)),
+            sources,
         )
-    extent = "no extrahepatic disease" if ehd is EhdStatus.ABSENT else "a single extrahepatic site"
     reasons.append(
-        f"{count} lesion(s), largest {largest:g} cm, future liver remnant {flr_value:g}% "
-        f"(required {flr.required_pct:g}%), {extent}, ECOG within the surgical threshold"
+        f"{count} lesion(s) in one lobe, largest {largest:g} cm, future liver remnant {flr_value:g}% "
+        f"(required {flr.required_pct:g}%), no extrahepatic disease, ECOG within the surgical threshold"
     )
     return ResectabilityResult(
         Resectability.RESECTABLE, ResectabilityBasis.CRITERIA, tuple(reasons), (), sources
     )
+
+
+def compute_restaging(
+    facts: PatientFacts,
+    systemic_start: date | None,
+    resectable: bool,
+    today: date,
+    thresholds: Mapping[str, float],
+) -> tuple[date | None, bool]:
+    """The latest restaging of the liver disease and whether one is overdue: on systemic therapy
+    for the liver metastases (a dose within the on-chemotherapy window) with no restaging within
+    the reassessment interval (001: every 2 months; 3 months of preoperative chemotherapy before
+    restaging when resectable)."""
+    liver = facts.liver_metastases
+    if liver is None:
+        return None, False
+    last = _effective(
+        liver.disease_status, liver.lesion_count, liver.largest_diameter_cm, liver.mdt_resectability
+    )
+    if systemic_start is None:
+        return last, False
+    window = timedelta(days=thresholds["progression_on_chemotherapy_window_days"])
+    on_therapy = any(
+        (d := t.last_date) is not None and d <= today and today - d <= window for t in facts.therapies
+    )
+    if not on_therapy:
+        return last, False
+    months = int(
+        thresholds["perioperative_months_before"] if resectable else thresholds["reassess_interval_months"]
+    )
+    reference = max(last, systemic_start) if last is not None else systemic_start
+    return last, today > add_months(reference, months)
+
+
+def compute_anti_egfr_setting(facts: PatientFacts, resectability: ResectabilityResult) -> AntiEgfrSetting:
+    """The setting a recorded anti-EGFR antibody was started in, from the MDT assessment's date
+    and value; without one, from the criteria (resectable) or not recorded."""
+    exposures = _exposures(facts, ANTI_EGFR_AGENTS)
+    if not exposures:
+        return AntiEgfrSetting.NOT_RECORDED
+    starts = [t.start for t in exposures if t.start is not None]
+    first = min(starts) if starts else None
+    liver = facts.liver_metastases
+    mdt = liver.mdt_resectability if liver else None
+    if mdt is not None:
+        assessed = mdt.effective
+        between = (
+            assessed is not None
+            and first is not None
+            and any(assessed < d <= first for d in liver_treatment_dates(facts))
+        )
+        if between:
+            return AntiEgfrSetting.UNKNOWN
+        if mdt.value is not Resectability.RESECTABLE:
+            return AntiEgfrSetting.CONVERSION
+        if assessed is not None and first is not None and first < assessed:
+            return AntiEgfrSetting.CONVERTED
+        return AntiEgfrSetting.INITIALLY_RESECTABLE
+    if resectability.value is Resectability.RESECTABLE:
+        return AntiEgfrSetting.CRITERIA_RESECTABLE
+    return AntiEgfrSetting.UNKNOWN
 
 
 def build_context(
@@ -854,9 +1072,32 @@ def build_context(
     flr = compute_flr(facts, heavy, thresholds)
     ehd, ehd_sites = compute_ehd(facts)
     primary = facts.primary
-    rectal = primary is not None and primary.site is not None and primary.site.value is PrimarySite.RECTUM
+    site = primary.site.value if primary and primary.site else None
     distance = primary.anal_verge_distance_cm.value if primary and primary.anal_verge_distance_cm else None
+    rectal = site is PrimarySite.RECTUM
     upper = None if distance is None else distance > thresholds["upper_rectum_min_cm"]
+    systemic_start = compute_liver_systemic_start(facts)
+    outdated = compute_measurements_outdated(facts, systemic_start)
+    resectability = compute_resectability(facts, flr, ps, ehd, ehd_sites, thresholds, outdated)
+    liver = facts.liver_metastases
+    mdt = liver.mdt_resectability if liver else None
+    _, predates_treatment = mdt_out_of_date(facts)
+    mdt_plan = None if mdt is None or predates_treatment else mdt.value
+    converted = (
+        resectability.basis is ResectabilityBasis.MDT
+        and resectability.value is Resectability.RESECTABLE
+        and mdt is not None
+        and mdt.effective is not None
+        and systemic_start is not None
+        and systemic_start < mdt.effective
+    )
+    last_restaging, overdue = compute_restaging(
+        facts,
+        systemic_start,
+        resectability.value is Resectability.RESECTABLE,
+        today,
+        thresholds,
+    )
     return PatientContext(
         facts=facts,
         today=today,
@@ -883,8 +1124,15 @@ def build_context(
         ehd_sites=ehd_sites,
         liver_treated=bool(_liver_treatments(facts)),
         recurrence=compute_recurrence(facts),
-        resectability=compute_resectability(facts, flr, ps, ehd, ehd_sites, thresholds),
+        resectability=resectability,
         fong=compute_fong(facts, thresholds),
+        mdt_plan=mdt_plan,
+        liver_systemic_start=systemic_start,
+        converted=converted,
+        measurements_outdated=outdated,
+        last_restaging=last_restaging,
+        restaging_overdue=overdue,
+        anti_egfr_setting=compute_anti_egfr_setting(facts, resectability),
     )
 
 

@@ -14,15 +14,25 @@ import string
 from collections.abc import Callable
 from datetime import date
 
-from cds_service.core.context import PatientContext, build_context
+from cds_service.core.context import PatientContext, ResectabilityBasis, build_context
 from cds_service.core.facts import PatientFacts
-from cds_service.core.knowledge import Conditional, Knowledge, MissingSpec, Rule
+from cds_service.core.knowledge import (
+    BOTH_PREFIXES,
+    MMR_PENDING_PREFIX,
+    PROVISIONAL_PREFIX,
+    Conditional,
+    Knowledge,
+    MissingSpec,
+    Rule,
+    depends_on_resectability,
+)
 from cds_service.core.policy import DecisionPolicy, TimingDefinition
 from cds_service.core.predicates import PREDICATES
 from cds_service.core.recommendations import (
     ActionKind,
     Decision,
     FactUsed,
+    Indicator,
     MissingItem,
     NewerEvidence,
     OrderableTest,
@@ -37,6 +47,9 @@ from cds_service.core.views import FACT_VIEWS, PLACEHOLDERS, derived_facts, disp
 __all__ = ["DecisionPolicy", "TimingDefinition", "decide"]
 
 SUMMARY_LIMIT = 140
+INDICATOR_RANK: dict[Indicator, int] = {Indicator.CRITICAL: 0, Indicator.WARNING: 1, Indicator.INFO: 2}
+#: The catalogue item a card that assumes pMMR adds (and offers to order) while MMR/MSI is unknown.
+MMR_MISSING_CODE = "mmr-status"
 ACTION_LABELS: dict[ActionKind, str] = {
     ActionKind.MDT_REFERRAL: "Refer to the multidisciplinary tumour board (MDT)",
     ActionKind.DRAFT_CAREPLAN: "Draft a care plan of this pathway",
@@ -108,9 +121,11 @@ def _facts_used(rule: Rule, ev: _Evaluator) -> tuple[FactUsed, ...]:
     return tuple(result)
 
 
-def _actions(rule: Rule, summary: str, missing: tuple[MissingItem, ...]) -> tuple[ProposedAction, ...]:
+def _actions(
+    kinds: tuple[ActionKind, ...], summary: str, missing: tuple[MissingItem, ...]
+) -> tuple[ProposedAction, ...]:
     actions: list[ProposedAction] = []
-    for kind in rule.actions:
+    for kind in kinds:
         if kind is ActionKind.ORDER_TESTS:
             tests: dict[str, OrderableTest] = {}
             for item in missing:
@@ -124,8 +139,35 @@ def _actions(rule: Rule, summary: str, missing: tuple[MissingItem, ...]) -> tupl
     return tuple(actions)
 
 
+def _provisional(rule: Rule, ctx: PatientContext) -> bool:
+    """The card rests on a resectability read from the criteria, not from the MDT."""
+    result = ctx.resectability
+    return (
+        result.value is not None
+        and result.basis is ResectabilityBasis.CRITERIA
+        and depends_on_resectability(rule)
+    )
+
+
+def _mmr_pending(rule: Rule, ev: _Evaluator) -> bool:
+    """The card suggests a pMMR/MSS regimen while MMR/MSI is unknown."""
+    return rule.assumes_pmmr and ev.holds("mmr_unknown")
+
+
+def _prefix(provisional: bool, mmr_pending: bool) -> str:
+    if provisional and mmr_pending:
+        return BOTH_PREFIXES
+    if provisional:
+        return PROVISIONAL_PREFIX
+    return MMR_PENDING_PREFIX if mmr_pending else ""
+
+
 def _recommendation(rule: Rule, ev: _Evaluator, missing_specs: list[MissingSpec]) -> Recommendation:
-    summary = _short(ev.render(rule.summary))
+    mmr_pending = _mmr_pending(rule, ev)
+    if mmr_pending and all(spec.code != MMR_MISSING_CODE for spec in missing_specs):
+        missing_specs = [*missing_specs, ev.knowledge.missing[MMR_MISSING_CODE]]
+    prefix = _prefix(_provisional(rule, ev.ctx), mmr_pending)
+    summary = _short(prefix + ev.render(rule.summary))
     notes = [ev.render(note.text) for note in ev.shown(rule.notes)]
     statement = " ".join([ev.render(rule.statement), *notes])
     missing = tuple(MissingItem(s.code, s.label, s.why, s.orderable) for s in missing_specs)
@@ -143,13 +185,17 @@ def _recommendation(rule: Rule, ev: _Evaluator, missing_specs: list[MissingSpec]
     if ev.ctx.policy.show_newer_evidence:
         for ref in ev.shown(rule.newer):
             note = ev.knowledge.newer[ref.text]
-            newer.append(NewerEvidence(ev.render(note.text), note.citation, note.adopted))
+            newer.append(NewerEvidence(ev.render(note.text), note.citation, note.adopted, note.stance))
     pathway = tuple(
         PathwayPhase(
             phase.kind, ev.render(phase.label), ev.render(phase.duration) if phase.duration else None
         )
         for phase in rule.pathway
+        if ev.applies(phase.when, phase.unless)
     )
+    kinds = tuple(k for k in rule.actions if k is not ActionKind.DRAFT_CAREPLAN or pathway)
+    if mmr_pending and ActionKind.ORDER_TESTS not in kinds:
+        kinds = (*kinds, ActionKind.ORDER_TESTS)
     return Recommendation(
         rule_id=rule.id,
         topic=rule.topic,
@@ -164,7 +210,7 @@ def _recommendation(rule: Rule, ev: _Evaluator, missing_specs: list[MissingSpec]
         disagreements=tuple(disagreements),
         newer_evidence=tuple(newer),
         pathway=pathway,
-        actions=_actions(rule, summary, missing),
+        actions=_actions(kinds, summary, missing),
         regimens=rule.regimens,
     )
 
@@ -204,6 +250,8 @@ def decide(
     ctx = build_context(facts, knowledge.threshold_values(), today=today, policy=policy)
     ev = _Evaluator(ctx, knowledge)
     fired = [rule for rule in knowledge.rules if ev.applies(rule.when, rule.unless)]
+    suppressed = {other for rule in fired for other in rule.suppresses}
+    fired = [rule for rule in fired if rule.id not in suppressed]
     gathered: dict[str, MissingSpec] = {}
     for rule in fired:
         if not rule.collect_missing:
@@ -218,7 +266,7 @@ def decide(
             if not specs:
                 continue
         recommendations.append(_recommendation(rule, ev, specs))
-    recommendations.sort(key=lambda r: (r.priority, r.rule_id))
+    recommendations.sort(key=lambda r: (INDICATOR_RANK[r.indicator], r.priority, r.rule_id))
     site = facts.primary.site
     where = f" ({display(site.value)})" if site is not None else ""
     return Decision(

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from cds_service.core.context import THRESHOLD_TYPES
-from cds_service.core.predicates import PREDICATES
+from cds_service.core.predicates import PREDICATES, RESECTABILITY_PREDICATES
 from cds_service.core.recommendations import ActionKind, Citation, Indicator, OrderableTest, PhaseKind
 from cds_service.core.views import FACT_VIEWS, PLACEHOLDERS
 
@@ -30,6 +30,11 @@ TOPIC_SYSTEM = "https://crlm-cds.org/fhir/CodeSystem/crlm-card-topic"
 TOPIC_CODESYSTEM_FILE = "CodeSystem-crlm-card-topic.json"
 SUMMARY_LIMIT = 140
 EVIDENCE_STATUSES = frozenset({"V", "T", "M", "?"})
+NEWER_STANCES = frozenset({"supports", "differs", "adopted"})
+#: Summary prefixes ``decide`` may add (see :func:`summary_prefix_room`).
+PROVISIONAL_PREFIX = "Provisional: "
+MMR_PENDING_PREFIX = "MMR pending: "
+BOTH_PREFIXES = "Provisional, MMR pending: "
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _PLACEHOLDER_SAMPLE = "x" * 12
 
@@ -100,12 +105,15 @@ class NewerSpec:
         text: What the newer evidence says.
         citation: Its source (``newer=True``) and section.
         adopted: The service follows it as its default (only for verified guideline practice).
+        stance: How it relates to the service's default: ``supports`` (agrees with it),
+            ``differs`` (differs from it and is not followed) or ``adopted`` (changes it).
     """
 
     id: str
     text: str
     citation: Citation
     adopted: bool
+    stance: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,11 +136,14 @@ class DisagreementSpec:
 
 @dataclass(frozen=True, slots=True)
 class PhaseSpec:
-    """One step of a suggested pathway."""
+    """One step of a suggested pathway, shown only when its predicates hold (``when`` / ``unless``,
+    as for conditional text), so one rule can give a curative and a non-curative pathway."""
 
     kind: PhaseKind
     label: str
     duration: str | None
+    when: tuple[str, ...] = ()
+    unless: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +173,10 @@ class Rule:
         actions: Actions offered.
         regimens: Regimen-family codes suggested.
         collect_missing: Gather the missing items of every rule that fired (the missing-data card).
+        suppresses: Ids of rules whose card this one replaces when both fire (it carries their
+            message), so one message is not shown twice.
+        assumes_pmmr: The suggested regimen is the sources' regimen for pMMR/MSS tumours; when
+            MMR/MSI is unknown the card is marked "MMR pending" and offers the test.
     """
 
     id: str
@@ -186,6 +201,8 @@ class Rule:
     actions: tuple[ActionKind, ...]
     regimens: tuple[str, ...]
     collect_missing: bool
+    suppresses: tuple[str, ...] = ()
+    assumes_pmmr: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -430,7 +447,7 @@ def _newer(data: dict[str, Any], sources: Mapping[str, Citation]) -> dict[str, N
     for note_id, raw in _table(data.get("newer", {}), "newer").items():
         where = f"newer evidence {note_id!r}"
         entry = _table(raw, where)
-        _keys(entry, where, {"source", "section", "text"}, {"adopted"})
+        _keys(entry, where, {"source", "section", "text"}, {"adopted", "stance"})
         citation = _cite(sources, {"source": entry["source"], "section": entry["section"]}, where)
         if not citation.newer:
             raise KnowledgeError(f"{where}: source {citation.source_id!r} is not marked newer")
@@ -439,7 +456,12 @@ def _newer(data: dict[str, Any], sources: Mapping[str, Citation]) -> dict[str, N
             raise KnowledgeError(f"{where}: 'adopted' must be true or false")
         if adopted and citation.status != "V":
             raise KnowledgeError(f"{where}: only verified [V] evidence can be adopted as the default")
-        notes[note_id] = NewerSpec(note_id, _str(entry, "text", where), citation, adopted)
+        stance = entry.get("stance", "adopted" if adopted else "differs")
+        if stance not in NEWER_STANCES:
+            raise KnowledgeError(f"{where}: 'stance' must be one of {', '.join(sorted(NEWER_STANCES))}")
+        if (stance == "adopted") is not adopted:
+            raise KnowledgeError(f"{where}: stance 'adopted' goes with adopted = true, and only with it")
+        notes[note_id] = NewerSpec(note_id, _str(entry, "text", where), citation, adopted, stance)
     return notes
 
 
@@ -521,6 +543,8 @@ _RULE_OPTIONAL = {
     "actions",
     "regimens",
     "collect_missing",
+    "suppresses",
+    "assumes_pmmr",
 }
 
 
@@ -581,12 +605,14 @@ def _rule(
     for i, phase in enumerate(pathway_raw):
         spot = f"{where} pathway #{i}"
         phase = _table(phase, spot)
-        _keys(phase, spot, {"kind", "label"}, {"duration"})
+        _keys(phase, spot, {"kind", "label"}, {"duration", "when", "unless"})
         pathway.append(
             PhaseSpec(
                 _enum_value(PhaseKind, phase["kind"], spot),
                 _str(phase, "label", spot),
                 _str(phase, "duration", spot, optional=True) or None,
+                _predicate_names(_str_list(phase, "when", spot), spot),
+                _predicate_names(_str_list(phase, "unless", spot), spot),
             )
         )
     actions = tuple(_enum_value(ActionKind, a, where) for a in _str_list(entry, "actions", where))
@@ -595,6 +621,9 @@ def _rule(
     collect = entry.get("collect_missing", False)
     if not isinstance(collect, bool):
         raise KnowledgeError(f"{where}: 'collect_missing' must be true or false")
+    assumes_pmmr = entry.get("assumes_pmmr", False)
+    if not isinstance(assumes_pmmr, bool):
+        raise KnowledgeError(f"{where}: 'assumes_pmmr' must be true or false")
     return Rule(
         id=rule_id,
         topic=topic,
@@ -618,6 +647,8 @@ def _rule(
         actions=actions,
         regimens=_str_list(entry, "regimens", where),
         collect_missing=collect,
+        suppresses=_str_list(entry, "suppresses", where),
+        assumes_pmmr=assumes_pmmr,
     )
 
 
@@ -644,8 +675,29 @@ def _check_texts(
         if unknown:
             raise KnowledgeError(f"{where}: unknown placeholder(s) {sorted(unknown)} in {kind}")
     sample = rule.summary.format_map(dict.fromkeys(_placeholders(rule.summary), _PLACEHOLDER_SAMPLE))
-    if len(sample) >= SUMMARY_LIMIT or "\n" in rule.summary:
-        raise KnowledgeError(f"{where}: summary must be one line under {SUMMARY_LIMIT} characters")
+    if len(summary_prefix_room(rule)) + len(sample) >= SUMMARY_LIMIT or "\n" in rule.summary:
+        raise KnowledgeError(
+            f"{where}: summary must be one line under {SUMMARY_LIMIT} characters, with room for "
+            f"{summary_prefix_room(rule)!r}"
+        )
+
+
+def depends_on_resectability(rule: Rule) -> bool:
+    """The rule's firing depends on the resectability value, so a provisional value marks its
+    summary (unless the summary already names the basis through ``{resectability_basis}``)."""
+    if "{resectability_basis}" in rule.summary:
+        return False
+    return bool(set(rule.when + rule.unless) & RESECTABILITY_PREDICATES)
+
+
+def summary_prefix_room(rule: Rule) -> str:
+    """The longest prefix ``decide`` may put before the rule's summary."""
+    provisional = depends_on_resectability(rule)
+    if provisional and rule.assumes_pmmr:
+        return BOTH_PREFIXES
+    if provisional:
+        return PROVISIONAL_PREFIX
+    return MMR_PENDING_PREFIX if rule.assumes_pmmr else ""
 
 
 def parse_knowledge(text: str, topics: Mapping[str, str]) -> Knowledge:
@@ -688,10 +740,17 @@ def parse_knowledge(text: str, topics: Mapping[str, str]) -> Knowledge:
             raise KnowledgeError(f"duplicate rule id {rule.id!r}")
         seen.add(rule.id)
         _check_texts(rule, names, newer, disagreements)
+    for rule in rules:
+        for other in rule.suppresses:
+            if other not in seen or other == rule.id:
+                raise KnowledgeError(f"rule {rule.id!r}: suppresses unknown rule {other!r}")
     critical = [r.priority for r in rules if r.indicator is Indicator.CRITICAL]
-    others = [r.priority for r in rules if r.indicator is not Indicator.CRITICAL]
-    if critical and others and max(critical) >= min(others):
+    warning = [r.priority for r in rules if r.indicator is Indicator.WARNING]
+    info = [r.priority for r in rules if r.indicator is Indicator.INFO]
+    if critical and (warning or info) and max(critical) >= min(warning + info):
         raise KnowledgeError("critical rules must sort before every other rule (lower priority numbers)")
+    if warning and info and max(warning) >= min(info):
+        raise KnowledgeError("warning rules must sort before every info rule (lower priority numbers)")
     return Knowledge(
         version=version,
         sources=sources,

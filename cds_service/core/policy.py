@@ -12,8 +12,9 @@ class TimingDefinition(StrEnum):
     * ``E_AHPBA_2023``: detected at presentation of the primary; early metachronous when detected
       within 12 months of diagnosis of the primary, late after (Siriwardena 2023). The default:
       the most recent, multisocietal definition, as clinical-evidence.md recommends.
-    * ``ADAM_2015``: detected at or before diagnosis of the primary; early metachronous within 12
-      months after surgery of the primary, late after (Adam 2015 consensus).
+    * ``ADAM_2015``: detected at or before diagnosis of the primary (the staging work-up within the
+      presentation window counts as at diagnosis); early metachronous within 12 months after surgery
+      of the primary, late after (Adam 2015 consensus).
     * ``MAKI_2023``: detected within 365 days of diagnosis of the primary and before its resection
       (the operational definition of seed 002).
     """
@@ -45,8 +46,8 @@ class DecisionPolicy:
         timing_definition: Which definition of synchronous disease drives the rules (all three are
             computed and shown).
         presentation_window_days: Days after diagnosis of the primary during which detected liver
-            metastases still count as found "at presentation" (staging work-up) for the E-AHPBA
-            definition; ``None`` uses the rule base's threshold.
+            metastases still count as found "at presentation" or "at diagnosis" (staging work-up) for
+            the E-AHPBA and Adam definitions; ``None`` uses the rule base's threshold.
         show_newer_evidence: Attach the marked notes on newer evidence to the recommendations.
     """
 

@@ -9,11 +9,13 @@ a silent default. ``load_knowledge`` rejects any name not registered here.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 
 from cds_service.core.context import (
     ANTI_EGFR_AGENTS,
     LIVER_TREATMENTS,
+    AntiEgfrSetting,
     BrafClass,
     EhdStatus,
     GeneStatus,
@@ -42,6 +44,20 @@ Predicate = Callable[[PatientContext], bool]
 #: Every predicate by name; the table of contents of the rule vocabulary.
 PREDICATES: dict[str, Predicate] = {}
 
+#: Predicates that read the resectability value: a card whose rule names one of them rests on it,
+#: and is marked provisional when the value comes from the criteria rather than the MDT.
+RESECTABILITY_PREDICATES = frozenset(
+    {
+        "resectable",
+        "potentially_resectable",
+        "unresectable",
+        "curative_path",
+        "not_resectable",
+        "liver_surgery_considered",
+        "liver_surgery_possible",
+    }
+)
+
 
 def predicate(function: Predicate) -> Predicate:
     """Register ``function`` under its own name (it must have a docstring)."""
@@ -51,32 +67,128 @@ def predicate(function: Predicate) -> Predicate:
     return function
 
 
-def anti_egfr_reasons(ctx: PatientContext) -> tuple[str, ...]:
-    """Why an anti-EGFR antibody is not indicated now; empty when it is (001: pMMR, RAS and BRAF
-    wild-type, left-sided, in the conversion / non-curative setting; never in resectable disease,
-    New EPOC)."""
-    reasons: list[str] = []
+@dataclass(frozen=True, slots=True)
+class AntiEgfrReason:
+    """One reason against an anti-EGFR antibody.
+
+    Attributes:
+        text: The reason in full, for the card.
+        short: A few words, for the card's summary.
+        critical: With an antibody already recorded, a safety conflict (RAS not wild-type or not
+            established, right-sided or transverse primary, disease resectable when it started,
+            BRAF V600E without encorafenib).
+    """
+
+    text: str
+    short: str
+    critical: bool
+
+
+def anti_egfr_reasons(ctx: PatientContext) -> tuple[AntiEgfrReason, ...]:
+    """Why an anti-EGFR antibody is not indicated; empty when it is (001: pMMR, RAS and BRAF
+    wild-type, left-sided, in its conversion strategy for disease the MDT found not resectable;
+    New EPOC: never in resectable disease; after conversion on it, 001 continues the same
+    chemotherapy)."""
+    reasons: list[AntiEgfrReason] = []
+    recorded = bool(_agents(ctx) & ANTI_EGFR_AGENTS)
     if ctx.ras is GeneStatus.MUTANT:
-        reasons.append(f"RAS mutant ({ctx.ras_detail})")
+        reasons.append(AntiEgfrReason(f"RAS mutant ({ctx.ras_detail})", "RAS mutant", True))
     elif ctx.ras is GeneStatus.UNKNOWN:
-        reasons.append(f"extended RAS status not established ({ctx.ras_detail})")
-    if ctx.braf in (BrafClass.V600E, BrafClass.OTHER):
-        reasons.append(str(ctx.braf))
+        reasons.append(
+            AntiEgfrReason(
+                f"extended RAS status not established ({ctx.ras_detail})", "RAS not established", True
+            )
+        )
+    if ctx.braf is BrafClass.V600E:
+        with_encorafenib = Agent.ENCORAFENIB in _agents(ctx)
+        reasons.append(
+            AntiEgfrReason(
+                "BRAF V600E: an anti-EGFR antibody only as part of encorafenib plus cetuximab "
+                "(BREAKWATER, newer evidence; no perioperative or conversion data, an MDT decision)",
+                "BRAF V600E",
+                not with_encorafenib,
+            )
+        )
+    elif ctx.braf is BrafClass.OTHER:
+        reasons.append(
+            AntiEgfrReason(
+                "BRAF non-V600E mutant (the seeds group it with RAS/BRAF-mutant tumours)",
+                "BRAF mutant",
+                False,
+            )
+        )
     elif ctx.braf is BrafClass.UNKNOWN:
-        reasons.append("BRAF status not established")
+        reasons.append(AntiEgfrReason("BRAF status not established", "BRAF not established", False))
     if ctx.sidedness is Sidedness.RIGHT:
-        reasons.append("right-sided primary")
+        reasons.append(AntiEgfrReason("right-sided primary", "right-sided primary", True))
     elif ctx.sidedness is Sidedness.INDETERMINATE:
-        reasons.append("transverse colon primary: sidedness uncertain")
+        reasons.append(
+            AntiEgfrReason(
+                "transverse colon primary: sidedness uncertain, treated as right-sided",
+                "transverse colon",
+                True,
+            )
+        )
     elif ctx.sidedness is Sidedness.UNKNOWN:
-        reasons.append("primary sub-site not recorded: sidedness unknown")
+        reasons.append(
+            AntiEgfrReason("primary sub-site not recorded: sidedness unknown", "sidedness unknown", False)
+        )
     if ctx.mmr is MmrClass.DEFICIENT:
-        reasons.append("dMMR/MSI-H: immunotherapy is the systemic choice")
-    resectability = ctx.resectability.value
-    if resectability is Resectability.RESECTABLE:
-        reasons.append("resectable disease: no anti-EGFR before or after resection (New EPOC)")
-    elif resectability is None:
-        reasons.append("resectability not assessed: anti-EGFR belongs to the conversion setting")
+        reasons.append(
+            AntiEgfrReason("dMMR/MSI-H: immunotherapy is the systemic choice (001)", "dMMR/MSI-H", False)
+        )
+    setting = ctx.anti_egfr_setting
+    if setting is AntiEgfrSetting.INITIALLY_RESECTABLE:
+        reasons.append(
+            AntiEgfrReason(
+                "the MDT had assessed the disease as resectable when the antibody started",
+                "resectable disease",
+                True,
+            )
+        )
+    elif setting is AntiEgfrSetting.CRITERIA_RESECTABLE:
+        reasons.append(
+            AntiEgfrReason(
+                "the disease is resectable on the criteria of the sources (provisional, no MDT assessment)",
+                "resectable disease",
+                True,
+            )
+        )
+    elif setting is AntiEgfrSetting.UNKNOWN:
+        reasons.append(
+            AntiEgfrReason(
+                "no MDT assessment records whether the disease was resectable when the antibody started",
+                "setting not recorded",
+                False,
+            )
+        )
+    elif not recorded:
+        result = ctx.resectability
+        if result.value is Resectability.RESECTABLE:
+            reasons.append(
+                AntiEgfrReason(
+                    "resectable disease: no anti-EGFR before or after resection",
+                    "resectable disease",
+                    True,
+                )
+            )
+        elif result.value is not None and result.basis is not ResectabilityBasis.MDT:
+            reasons.append(
+                AntiEgfrReason(
+                    "resectability is only a provisional reading of the criteria: an anti-EGFR antibody "
+                    "only once the MDT confirms the disease is not resectable",
+                    "MDT assessment pending",
+                    False,
+                )
+            )
+        elif result.value is None:
+            reasons.append(
+                AntiEgfrReason(
+                    "resectability not assessed: anti-EGFR belongs to the conversion setting",
+                    "resectability not assessed",
+                    False,
+                )
+            )
     return tuple(reasons)
 
 
@@ -311,9 +423,74 @@ def liver_surgery_considered(ctx: PatientContext) -> bool:
 
 
 @predicate
+def liver_surgery_possible(ctx: PatientContext) -> bool:
+    """Liver disease to treat (untreated, or recurrent) and surgery not ruled out: resectable,
+    potentially resectable, or resectability not yet decided."""
+    return (curative_path(ctx) or resectability_unknown(ctx)) and (liver_untreated(ctx) or ctx.recurrence)
+
+
+@predicate
 def planned_for_resection(ctx: PatientContext) -> bool:
-    """Resectable and the liver metastases are not yet treated: resection is the plan."""
-    return resectable(ctx) and liver_untreated(ctx)
+    """The liver metastases are not yet treated and resection is the plan: resectable now, or the
+    latest MDT assessment said resectable (even if restaging since has made it out of date)."""
+    return liver_untreated(ctx) and (resectable(ctx) or ctx.mdt_plan is Resectability.RESECTABLE)
+
+
+@predicate
+def mdt_assessment_out_of_date(ctx: PatientContext) -> bool:
+    """An MDT assessment is recorded but later restaging or treatment has made it out of date."""
+    liver = ctx.facts.liver_metastases
+    return (
+        liver is not None
+        and liver.mdt_resectability is not None
+        and ctx.resectability.basis is not (ResectabilityBasis.MDT)
+    )
+
+
+@predicate
+def systemic_given_for_liver(ctx: PatientContext) -> bool:
+    """Systemic therapy was given for the liver metastases (on or after detection, before their
+    first resection or ablation)."""
+    return ctx.liver_systemic_start is not None
+
+
+@predicate
+def systemic_timing_unknown(ctx: PatientContext) -> bool:
+    """Systemic therapy is recorded but the detection date is missing, so whether it was given for
+    the liver metastases cannot be told."""
+    liver = ctx.facts.liver_metastases
+    detected = None if liver is None else liver.detected
+    return detected is None and bool(ctx.facts.therapies)
+
+
+@predicate
+def converted_to_resectable(ctx: PatientContext) -> bool:
+    """The MDT assessed the disease as resectable after systemic therapy for it began (conversion,
+    or restaging during preoperative chemotherapy), and the liver is not yet treated."""
+    return ctx.converted and liver_untreated(ctx)
+
+
+@predicate
+def preoperative_months_reached(ctx: PatientContext) -> bool:
+    """The preoperative period of 001's perioperative course (3 months) has passed since systemic
+    therapy for the liver metastases began."""
+    start = ctx.liver_systemic_start
+    months = ctx.int_threshold("perioperative_months_before")
+    return start is not None and add_months(start, months) <= ctx.today
+
+
+@predicate
+def measurements_outdated(ctx: PatientContext) -> bool:
+    """The recorded lesion count and size predate the latest disease status or systemic therapy
+    given since."""
+    return ctx.measurements_outdated is not None
+
+
+@predicate
+def restaging_overdue(ctx: PatientContext) -> bool:
+    """On systemic therapy for the liver metastases with no restaging within the reassessment
+    interval."""
+    return ctx.restaging_overdue
 
 
 @predicate
@@ -479,7 +656,7 @@ def planned_complexity_unknown(ctx: PatientContext) -> bool:
 @predicate
 def simultaneous_feasible(ctx: PatientContext) -> bool:
     """001's conditions for simultaneous resection: small accessible metastases (minor
-    hepatectomy, largest within the small-lesion threshold) and good performance status."""
+    hepatectomy, largest within the service's reading of "small") and good performance status."""
     largest = _largest(ctx)
     return (
         planned_minor_hepatectomy(ctx)
@@ -491,14 +668,17 @@ def simultaneous_feasible(ctx: PatientContext) -> bool:
 
 @predicate
 def simultaneous_not_feasible(ctx: PatientContext) -> bool:
-    """Simultaneous resection excluded: performance status not good, grade III hepatectomy, or
-    metastases larger than the small-lesion threshold."""
+    """Simultaneous resection excluded on 001's own grounds: performance status not good, or a
+    major (grade III) hepatectomy. Size alone does not exclude it: "small" is the service's
+    reading, so a larger lesion leaves the question open."""
+    return ctx.ps in (PsClass.LIMITED, PsClass.POOR) or planned_grade_iii(ctx)
+
+
+@predicate
+def largest_over_simultaneous_size(ctx: PatientContext) -> bool:
+    """The largest lesion is above the service's reading of 001's "small" metastases."""
     largest = _largest(ctx)
-    return (
-        ctx.ps in (PsClass.LIMITED, PsClass.POOR)
-        or planned_grade_iii(ctx)
-        or (largest is not None and largest > ctx.threshold("simultaneous_max_diameter_cm"))
-    )
+    return largest is not None and largest > ctx.threshold("simultaneous_max_diameter_cm")
 
 
 @predicate
@@ -601,6 +781,18 @@ def ps_not_good(ctx: PatientContext) -> bool:
 
 
 @predicate
+def ps_poor(ctx: PatientContext) -> bool:
+    """ECOG above the surgical threshold (3 or more): no intensive regimen is suggested."""
+    return ctx.ps is PsClass.POOR
+
+
+@predicate
+def ps_limited(ctx: PatientContext) -> bool:
+    """ECOG between the good-performance and the surgical thresholds (ECOG 2)."""
+    return ctx.ps is PsClass.LIMITED
+
+
+@predicate
 def ps_unknown(ctx: PatientContext) -> bool:
     """No ECOG performance status is recorded."""
     return ctx.ps is PsClass.UNKNOWN
@@ -643,6 +835,12 @@ def ras_unknown(ctx: PatientContext) -> bool:
 def ras_conflict(ctx: PatientContext) -> bool:
     """Conflicting KRAS or NRAS results are noted."""
     return bool(ctx.conflicts & {"kras", "nras"})
+
+
+@predicate
+def any_conflict(ctx: PatientContext) -> bool:
+    """Conflicting molecular results are noted (RAS, BRAF, MMR/MSI or TP53)."""
+    return bool(ctx.conflicts)
 
 
 @predicate
@@ -764,7 +962,7 @@ def _agents(ctx: PatientContext) -> frozenset[Agent]:
 @predicate
 def anti_egfr_eligible(ctx: PatientContext) -> bool:
     """No reason against an anti-EGFR antibody: RAS and BRAF wild-type, left-sided, not dMMR, in
-    the conversion or non-curative setting."""
+    the conversion or non-curative setting confirmed by the MDT."""
     return not anti_egfr_reasons(ctx)
 
 
@@ -772,6 +970,15 @@ def anti_egfr_eligible(ctx: PatientContext) -> bool:
 def anti_egfr_contraindicated(ctx: PatientContext) -> bool:
     """At least one reason against an anti-EGFR antibody."""
     return bool(anti_egfr_reasons(ctx))
+
+
+@predicate
+def anti_egfr_awaits_mdt(ctx: PatientContext) -> bool:
+    """pMMR (or unknown), RAS/BRAF wild-type, left-sided, not resectable on a provisional reading
+    of the criteria: the only thing between the tumour and 001's anti-EGFR regimen is the MDT's
+    confirmation, which the service waits for."""
+    reasons = anti_egfr_reasons(ctx)
+    return bool(reasons) and all(r.short == "MDT assessment pending" for r in reasons)
 
 
 @predicate
@@ -786,6 +993,43 @@ def anti_egfr_harmful_recorded(ctx: PatientContext) -> bool:
     without encorafenib (the BREAKWATER combination)."""
     harmful = ras_mutant(ctx) or (braf_v600e(ctx) and Agent.ENCORAFENIB not in _agents(ctx))
     return anti_egfr_recorded(ctx) and harmful
+
+
+@predicate
+def anti_egfr_critical_recorded(ctx: PatientContext) -> bool:
+    """An anti-EGFR antibody is recorded with a reason that makes it a safety conflict: RAS not
+    established, right-sided or transverse primary, or disease resectable when it started."""
+    return anti_egfr_recorded(ctx) and any(r.critical for r in anti_egfr_reasons(ctx))
+
+
+@predicate
+def anti_egfr_other_reasons(ctx: PatientContext) -> bool:
+    """A recorded or considered anti-EGFR antibody also meets reasons that are not safety
+    conflicts (BRAF unknown, sidedness unknown, dMMR, setting not recorded ...)."""
+    return any(not r.critical for r in anti_egfr_reasons(ctx))
+
+
+@predicate
+def bevacizumab_recorded(ctx: PatientContext) -> bool:
+    """Bevacizumab is recorded."""
+    return Agent.BEVACIZUMAB in _agents(ctx)
+
+
+@predicate
+def anti_egfr_in_resectable(ctx: PatientContext) -> bool:
+    """A recorded anti-EGFR antibody was started in disease already assessed (or, without an MDT
+    assessment, read from the criteria) as resectable."""
+    return ctx.anti_egfr_setting in (
+        AntiEgfrSetting.INITIALLY_RESECTABLE,
+        AntiEgfrSetting.CRITERIA_RESECTABLE,
+    )
+
+
+@predicate
+def anti_egfr_converted(ctx: PatientContext) -> bool:
+    """An anti-EGFR antibody was started before the MDT assessed the disease as resectable: the
+    disease was converted on it (001 continues the same chemotherapy; New EPOC differs)."""
+    return ctx.anti_egfr_setting is AntiEgfrSetting.CONVERTED
 
 
 @predicate
@@ -870,17 +1114,26 @@ def progression_on_chemotherapy(ctx: PatientContext) -> bool:
     return False
 
 
+def _status(ctx: PatientContext) -> DiseaseStatus | None:
+    liver = ctx.facts.liver_metastases
+    return None if liver is None or liver.disease_status is None else liver.disease_status.value
+
+
 @predicate
 def radiological_response_before_surgery(ctx: PatientContext) -> bool:
-    """Liver not yet treated and either a complete radiological response, or a response while
-    resectable: the window in which lesions may disappear (001)."""
-    liver = ctx.facts.liver_metastases
-    status = None if liver is None or liver.disease_status is None else liver.disease_status.value
-    if not liver_untreated(ctx):
-        return False
-    return status is DiseaseStatus.COMPLETE_RESPONSE or (
-        status is DiseaseStatus.RESPONSE and curative_path(ctx)
+    """Liver not yet treated, responding, and surgery not ruled out: the window in which lesions
+    may disappear (001)."""
+    return (
+        liver_untreated(ctx)
+        and _status(ctx) is DiseaseStatus.RESPONSE
+        and (curative_path(ctx) or resectability_unknown(ctx))
     )
+
+
+@predicate
+def complete_response_achieved(ctx: PatientContext) -> bool:
+    """The liver metastases, not yet resected or ablated, are recorded as no longer detected."""
+    return liver_untreated(ctx) and _status(ctx) is DiseaseStatus.COMPLETE_RESPONSE
 
 
 @predicate
@@ -921,6 +1174,14 @@ def n_category_unknown(ctx: PatientContext) -> bool:
 def t_category_unknown(ctx: PatientContext) -> bool:
     """The T category of the primary is not recorded."""
     return t_number(ctx.facts) is None
+
+
+@predicate
+def orderable_tests_missing(ctx: PatientContext) -> bool:
+    """A test the missing-data card can order is missing or conflicting (RAS, BRAF, MMR/MSI, CEA)."""
+    return (
+        ras_unknown(ctx) or braf_unknown(ctx) or mmr_unknown(ctx) or cea_unknown(ctx) or bool(ctx.conflicts)
+    )
 
 
 @predicate

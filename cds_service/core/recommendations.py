@@ -130,11 +130,25 @@ class NewerEvidence:
         citation: Its source (``newer=True``).
         adopted: True only when the evidence file marks the update as verified guideline
             practice and the service follows it as its default.
+        stance: How the note relates to the service's default: ``"supports"`` (agrees with it),
+            ``"differs"`` (differs and is not followed) or ``"adopted"`` (changes it); ``None``
+            when not stated (read it from ``adopted``).
     """
 
     text: str
     citation: Citation
     adopted: bool = False
+    stance: str | None = None
+
+    @property
+    def stance_label(self) -> str:
+        """Label for renderers: "supports the default", "differs, not followed" or "adopted as the
+        default" (falls back on ``adopted`` when no stance is given)."""
+        stance = self.stance or ("adopted" if self.adopted else "differs")
+        return {
+            "supports": "supports the default",
+            "adopted": "adopted as the default",
+        }.get(stance, "differs, not followed")
 
 
 class PhaseKind(StrEnum):

@@ -15,13 +15,15 @@ from typing import Any
 
 from cds_service.core.context import (
     ANTI_EGFR_AGENTS,
+    BrafClass,
     GeneStatus,
     PatientContext,
+    PsClass,
     ResectabilityBasis,
     TimingCategory,
     timing_label,
 )
-from cds_service.core.facts import Agent, Fact, Symptom
+from cds_service.core.facts import Agent, Fact, HepatectomyComplexity, Symptom
 from cds_service.core.policy import TIMING_SHORT_LABELS, TimingDefinition
 from cds_service.core.predicates import anti_egfr_reasons, primary_in_place
 from cds_service.core.recommendations import FactUsed
@@ -102,6 +104,25 @@ def derived(label: str, value: str, sources: tuple[str, ...] = (), note: str | N
 
 def _srcs(*facts: Fact[Any] | None) -> tuple[str, ...]:
     return tuple(s for f in facts if f is not None for s in f.sources)
+
+
+#: Most references listed for one fact; longer lists (a course of administrations) keep the first
+#: and the last ones and say how many there are.
+MAX_REFERENCES = 3
+
+
+def few(sources: tuple[str, ...], note: str | None = None) -> tuple[tuple[str, ...], str | None]:
+    """At most :data:`MAX_REFERENCES` references, with a note saying how many were left out.
+
+    >>> few(("a", "b", "c", "d", "e"))
+    (('a', 'b', 'e'), '5 records; the first two and the last are referenced')
+    """
+    unique = tuple(dict.fromkeys(sources))
+    if len(unique) <= MAX_REFERENCES:
+        return unique, note
+    kept = (*unique[: MAX_REFERENCES - 1], unique[-1])
+    count = f"{len(unique)} records; the first two and the last are referenced"
+    return kept, _join_notes(note, count)
 
 
 # --- Fact views -----------------------------------------------------------------------------
@@ -377,24 +398,54 @@ def view_oxaliplatin(ctx: PatientContext) -> tuple[FactUsed, ...]:
     """Oxaliplatin exposure and failure."""
     result = ctx.oxaliplatin
     value = {True: "failure within the window", False: "no failure", None: "undetermined"}[result.failure]
-    return (derived("Oxaliplatin failure", value, result.sources, result.detail),)
+    sources, note = few(result.sources, result.detail)
+    return (derived("Oxaliplatin failure", value, sources, note),)
 
 
 @fact_view
 def view_anti_egfr(ctx: PatientContext) -> tuple[FactUsed, ...]:
-    """Recorded anti-EGFR antibodies."""
+    """Recorded anti-EGFR antibodies, one line per agent (first dose and its setting)."""
     exposures = [t for t in ctx.facts.therapies if t.agent in ANTI_EGFR_AGENTS]
-    return tuple(
-        FactUsed("Anti-EGFR antibody recorded", t.display or str(t.agent.value), t.sources, t.start)
-        for t in exposures
-    )
+    lines: list[FactUsed] = []
+    for agent in sorted({t.agent for t in exposures}):
+        given = [t for t in exposures if t.agent is agent]
+        starts = sorted(t.start for t in given if t.start is not None)
+        sources, note = few(tuple(s for t in given for s in t.sources), str(ctx.anti_egfr_setting.value))
+        display_name = next((t.display for t in given if t.display), str(agent.value))
+        lines.append(
+            FactUsed(
+                "Anti-EGFR antibody recorded", display_name, sources, starts[0] if starts else None, note
+            )
+        )
+    return tuple(lines)
 
 
 @fact_view
 def view_cycles(ctx: PatientContext) -> tuple[FactUsed, ...]:
     """Pre-hepatectomy chemotherapy cycles."""
     count = ctx.cycles.count
-    return (derived("Pre-hepatectomy cycles", display(count), ctx.cycles.sources, ctx.cycles.detail),)
+    sources, note = few(ctx.cycles.sources, ctx.cycles.detail)
+    return (derived("Pre-hepatectomy cycles", display(count), sources, note),)
+
+
+@fact_view
+def view_systemic_course(ctx: PatientContext) -> tuple[FactUsed, ...]:
+    """Systemic therapy for the liver metastases: when it began and how many cycles so far."""
+    start = ctx.liver_systemic_start
+    value = "none recorded" if start is None else f"since {start.isoformat()}"
+    sources, note = few(ctx.cycles.sources, ctx.cycles.detail)
+    return (derived("Systemic therapy for the liver metastases", value, sources, note),)
+
+
+@fact_view
+def view_mdt(ctx: PatientContext) -> tuple[FactUsed, ...]:
+    """The recorded MDT resectability assessment, whether or not it is current."""
+    liver = ctx.facts.liver_metastases
+    fact = liver.mdt_resectability if liver else None
+    stale = (
+        "out of date" if fact is not None and ctx.resectability.basis is not ResectabilityBasis.MDT else None
+    )
+    return (used("MDT resectability assessment", fact, note=stale, missing_note="none recorded"),)
 
 
 @fact_view
@@ -603,7 +654,52 @@ def text_disease_status(ctx: PatientContext) -> str:
 @placeholder
 def text_anti_egfr_reasons(ctx: PatientContext) -> str:
     """Why anti-EGFR is not indicated."""
-    return "; ".join(anti_egfr_reasons(ctx)) or "none"
+    return "; ".join(r.text for r in anti_egfr_reasons(ctx)) or "none"
+
+
+@placeholder
+def text_anti_egfr_reasons_short(ctx: PatientContext) -> str:
+    """The first two reasons against anti-EGFR in a few words, for a summary."""
+    shorts = [r.short for r in anti_egfr_reasons(ctx)]
+    more = f" (+{len(shorts) - 2})" if len(shorts) > 2 else ""
+    return ", ".join(shorts[:2]) + more if shorts else "none"
+
+
+@placeholder
+def text_anti_egfr_critical_reasons(ctx: PatientContext) -> str:
+    """The reasons that make a recorded anti-EGFR antibody a safety conflict."""
+    return "; ".join(r.text for r in anti_egfr_reasons(ctx) if r.critical) or "none"
+
+
+@placeholder
+def text_anti_egfr_critical_short(ctx: PatientContext) -> str:
+    """The first two safety-conflict reasons in a few words, for a summary."""
+    shorts = [r.short for r in anti_egfr_reasons(ctx) if r.critical]
+    more = f" (+{len(shorts) - 2})" if len(shorts) > 2 else ""
+    return ", ".join(shorts[:2]) + more if shorts else "none"
+
+
+@placeholder
+def text_anti_egfr_other_reasons(ctx: PatientContext) -> str:
+    """The reasons against anti-EGFR that are not safety conflicts."""
+    return "; ".join(r.text for r in anti_egfr_reasons(ctx) if not r.critical) or "none"
+
+
+@placeholder
+def text_anti_egfr_setting(ctx: PatientContext) -> str:
+    """When the recorded anti-EGFR antibody started, relative to the MDT assessment."""
+    return str(ctx.anti_egfr_setting.value)
+
+
+@placeholder
+def text_mutations(ctx: PatientContext) -> str:
+    """Only the mutant genes, for a regimen card about RAS/BRAF-mutant tumours."""
+    found: list[str] = []
+    if ctx.ras is GeneStatus.MUTANT:
+        found.append(f"RAS mutant ({ctx.ras_detail})")
+    if ctx.braf in (BrafClass.V600E, BrafClass.OTHER):
+        found.append(str(ctx.braf.value))
+    return "; ".join(found) or "none"
 
 
 @placeholder
@@ -644,6 +740,100 @@ def text_resectability_reasons(ctx: PatientContext) -> str:
 def text_resectability_missing(ctx: PatientContext) -> str:
     """Data missing to apply the criteria."""
     return ", ".join(ctx.resectability.missing) or "MDT assessment"
+
+
+@placeholder
+def text_resectability_open(ctx: PatientContext) -> str:
+    """Why the criteria do not decide resectability: reasons, then the data missing."""
+    result = ctx.resectability
+    parts = list(result.reasons)
+    data = [m for m in result.missing if m != "MDT assessment"]
+    if data:
+        parts.append("not recorded: " + ", ".join(data))
+    return "; ".join(parts) or "no MDT assessment and no criteria applicable"
+
+
+@placeholder
+def text_mdt_assessment(ctx: PatientContext) -> str:
+    """The recorded MDT assessment with its date."""
+    liver = ctx.facts.liver_metastases
+    fact = liver.mdt_resectability if liver else None
+    if fact is None:
+        return NOT_RECORDED
+    when = f", {fact.effective.isoformat()}" if fact.effective else ""
+    return f"{fact.value.value}{when}"
+
+
+@placeholder
+def text_measurements_outdated(ctx: PatientContext) -> str:
+    """Why the lesion measurements are out of date."""
+    return ctx.measurements_outdated or "current"
+
+
+@placeholder
+def text_systemic_start(ctx: PatientContext) -> str:
+    """First systemic therapy for the liver metastases."""
+    return display(ctx.liver_systemic_start)
+
+
+@placeholder
+def text_last_restaging(ctx: PatientContext) -> str:
+    """Latest restaging of the liver disease."""
+    return display(ctx.last_restaging) if ctx.last_restaging else "none recorded"
+
+
+@placeholder
+def text_simultaneous_grounds(ctx: PatientContext) -> str:
+    """Which of 001's grounds excludes simultaneous resection."""
+    grounds: list[str] = []
+    if ctx.facts.ecog is not None and ctx.ps in (PsClass.LIMITED, PsClass.POOR):
+        grounds.append(f"performance status not good (ECOG {ctx.facts.ecog.value})")
+    liver = ctx.facts.liver_metastases
+    complexity = liver.planned_complexity if liver else None
+    if complexity is not None and complexity.value is HepatectomyComplexity.GRADE_III:
+        grounds.append("a major (grade III) hepatectomy is planned")
+    return " and ".join(grounds) or "none recorded"
+
+
+@placeholder
+def text_simultaneous_open(ctx: PatientContext) -> str:
+    """What keeps the simultaneous-or-liver-first question open."""
+    liver = ctx.facts.liver_metastases
+    parts: list[str] = []
+    if ctx.facts.ecog is None:
+        parts.append("performance status (ECOG) not recorded")
+    complexity = liver.planned_complexity if liver else None
+    if complexity is None:
+        parts.append("planned hepatectomy complexity not recorded")
+    largest = liver.largest_diameter_cm if liver else None
+    if largest is None:
+        parts.append("largest lesion diameter not recorded")
+    elif largest.value > ctx.threshold("simultaneous_max_diameter_cm"):
+        limit = display(ctx.threshold("simultaneous_max_diameter_cm"))
+        parts.append(
+            f"the largest lesion ({display(largest.value)} cm) is above the service's reading of 'small' "
+            f"({limit} cm), but 001 excludes simultaneous resection only for poor performance status or "
+            "major surgery"
+        )
+    return "; ".join(parts) or "none"
+
+
+@placeholder
+def text_first_liver_treatment(ctx: PatientContext) -> str:
+    """Date of the first liver resection or ablation."""
+    dates = sorted(
+        p.performed
+        for p in ctx.facts.liver_procedures
+        if p.kind in ("resection", "ablation") and p.performed is not None
+    )
+    return display(dates[0]) if dates else NOT_RECORDED
+
+
+@placeholder
+def text_detected(ctx: PatientContext) -> str:
+    """Date the liver metastases were first detected."""
+    liver = ctx.facts.liver_metastases
+    return display(liver.detected.value if liver and liver.detected else None)
 
 
 @placeholder
@@ -701,7 +891,7 @@ def derived_facts(ctx: PatientContext) -> tuple[FactUsed, ...]:
         for t in ctx.timing_all
         if t.definition is not ctx.timing.definition
     )
-    reasons = anti_egfr_reasons(ctx)
+    reasons = [r.text for r in anti_egfr_reasons(ctx)]
     agents = {t.agent for t in ctx.facts.therapies}
     return (
         *view_timing(ctx),
@@ -734,5 +924,9 @@ def derived_facts(ctx: PatientContext) -> tuple[FactUsed, ...]:
             "; ".join(reasons) or None,
         ),
         derived("Encorafenib recorded", display(Agent.ENCORAFENIB in agents)),
+        derived("Anti-EGFR setting", str(ctx.anti_egfr_setting.value)),
+        *view_systemic_course(ctx),
+        derived("Lesion measurements", ctx.measurements_outdated or "current"),
+        derived("Restaging overdue", display(ctx.restaging_overdue), (), text_last_restaging(ctx)),
         *view_fong(ctx),
     )

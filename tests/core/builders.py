@@ -109,6 +109,7 @@ def crlm(
     pelvic_rt: date | None = None,
     lesions: int | None = 2,
     largest_cm: float | None = 3.5,
+    measured: date | None = None,
     bilobar: bool | None = False,
     flr: float | None = 45.0,
     complexity: HepatectomyComplexity | None = HepatectomyComplexity.GRADE_II,
@@ -135,8 +136,10 @@ def crlm(
     cycles: int | None = None,
     has_primary: bool = True,
     has_liver: bool = True,
+    birth_date: date | None = date(1960, 5, 17),
 ) -> PatientFacts:
-    """A patient with colorectal liver metastases; see the module docstring for the baseline."""
+    """A patient with colorectal liver metastases; see the module docstring for the baseline
+    (``measured`` dates the lesion count and size, ``mdt_date`` the MDT assessment)."""
     if extrahepatic_absent is _UNSET:
         extrahepatic_absent = None if extrahepatic else True
     primary = PrimaryTumour(
@@ -154,8 +157,8 @@ def crlm(
     liver = LiverMetastases(
         condition=Fact(LIVER_CODE, (ref("liver-mets", "Condition"),), detected),
         detected=fact(detected, "liver-mets", "Condition"),
-        lesion_count=fact(lesions, "lesion-count"),
-        largest_diameter_cm=fact(largest_cm, "largest-diameter"),
+        lesion_count=fact(lesions, "lesion-count", effective=measured),
+        largest_diameter_cm=fact(largest_cm, "largest-diameter", effective=measured),
         bilobar=fact(bilobar, "bilobar"),
         future_liver_remnant_pct=fact(flr, "flr"),
         planned_complexity=fact(complexity, "complexity"),
@@ -164,7 +167,7 @@ def crlm(
     )
     return PatientFacts(
         patient="Patient/p1",
-        birth_date=date(1960, 5, 17),
+        birth_date=birth_date,
         primary=primary if has_primary else None,
         liver_metastases=liver if has_liver else None,
         other_primary_cancers=tuple(

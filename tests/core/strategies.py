@@ -113,6 +113,7 @@ def patient_facts(draw: st.DrawFn) -> PatientFacts:
         "kras": draw(_enum(MutationStatus)),
         "nras": draw(_enum(MutationStatus)),
         "ras_unspecified": draw(_enum(MutationStatus)),
+        "measured": draw(maybe(DATES)),
         "braf": draw(_enum(BrafStatus)),
         "mmr": draw(_enum(MmrStatus)),
         "tp53": draw(_enum(MutationStatus)),
@@ -138,6 +139,7 @@ def patient_facts(draw: st.DrawFn) -> PatientFacts:
         "cycles": draw(maybe(st.integers(0, 14))),
         "has_primary": draw(st.sampled_from([True, True, True, False])),
         "has_liver": draw(st.sampled_from([True, True, True, False])),
+        "birth_date": draw(maybe(st.sampled_from([date(1945, 3, 1), date(1950, 12, 1), date(1960, 5, 17)]))),
     }
     return crlm(**kwargs)
 

@@ -8,6 +8,7 @@ from datetime import date, timedelta
 import pytest
 
 from cds_service.core.context import (
+    AntiEgfrSetting,
     BrafClass,
     GeneStatus,
     PatientContext,
@@ -64,12 +65,13 @@ def days(n: int) -> date:
     [
         (0, None, {"e-ahpba-2023": SYNC, "adam-2015": SYNC, "maki-2023": SYNC}),
         (-20, None, {"e-ahpba-2023": SYNC, "adam-2015": SYNC, "maki-2023": SYNC}),
-        (10, None, {"e-ahpba-2023": SYNC, "adam-2015": UNCLASSIFIED, "maki-2023": SYNC}),
-        (30, None, {"e-ahpba-2023": SYNC, "adam-2015": UNCLASSIFIED, "maki-2023": SYNC}),
+        (10, None, {"e-ahpba-2023": SYNC, "adam-2015": SYNC, "maki-2023": SYNC}),
+        (30, None, {"e-ahpba-2023": SYNC, "adam-2015": SYNC, "maki-2023": SYNC}),
         (31, None, {"e-ahpba-2023": EARLY, "adam-2015": UNCLASSIFIED, "maki-2023": SYNC}),
         (60, 90, {"e-ahpba-2023": EARLY, "adam-2015": EARLY, "maki-2023": SYNC}),
         (200, 30, {"e-ahpba-2023": EARLY, "adam-2015": EARLY, "maki-2023": EARLY}),
-        (30, 30, {"e-ahpba-2023": SYNC, "adam-2015": EARLY, "maki-2023": EARLY}),
+        (30, 30, {"e-ahpba-2023": SYNC, "adam-2015": SYNC, "maki-2023": EARLY}),
+        (45, 30, {"e-ahpba-2023": EARLY, "adam-2015": EARLY, "maki-2023": EARLY}),
         (365, None, {"e-ahpba-2023": EARLY, "adam-2015": UNCLASSIFIED, "maki-2023": SYNC}),
         (366, None, {"e-ahpba-2023": LATE, "adam-2015": UNCLASSIFIED, "maki-2023": LATE}),
         (500, 30, {"e-ahpba-2023": LATE, "adam-2015": LATE, "maki-2023": LATE}),
@@ -98,6 +100,16 @@ def test_timing_unknown_without_dates(diagnosed: date | None, detected: date | N
 def test_presentation_window_is_a_policy(window: int | None, expected: TimingCategory) -> None:
     """The staging window for "at presentation" comes from the policy, else the rule base."""
     ctx = context(crlm(detected=days(10)), DecisionPolicy(presentation_window_days=window))
+    assert ctx.timing.category is expected
+
+
+@pytest.mark.parametrize(("window", "expected"), [(0, UNCLASSIFIED), (2, SYNC), (None, SYNC)])
+def test_adam_definition_counts_the_staging_window_as_at_diagnosis(
+    window: int | None, expected: TimingCategory
+) -> None:
+    """Metastases found at the staging work-up days after diagnosis are synchronous under Adam 2015 too."""
+    policy = DecisionPolicy(timing_definition=TimingDefinition.ADAM_2015, presentation_window_days=window)
+    ctx = context(crlm(detected=days(2)), policy)
     assert ctx.timing.category is expected
 
 
@@ -287,11 +299,43 @@ def test_required_future_liver_remnant(facts: PatientFacts, required: float, ass
         (crlm(), Resectability.RESECTABLE, ResectabilityBasis.MDT),
         (crlm(mdt=Resectability.UNRESECTABLE, flr=60), Resectability.UNRESECTABLE, ResectabilityBasis.MDT),
         (crlm(mdt=None), Resectability.RESECTABLE, ResectabilityBasis.CRITERIA),
-        (crlm(mdt=None, flr=15), Resectability.POTENTIALLY_RESECTABLE, ResectabilityBasis.CRITERIA),
+        (crlm(mdt=None, lesions=4), Resectability.RESECTABLE, ResectabilityBasis.CRITERIA),
+        (crlm(mdt=None, lesions=5), None, ResectabilityBasis.NONE),
+        (crlm(mdt=None, bilobar=True), None, ResectabilityBasis.NONE),
+        (crlm(mdt=None, bilobar=None), None, ResectabilityBasis.NONE),
+        (crlm(mdt=None, flr=15), None, ResectabilityBasis.NONE),
+        (crlm(mdt=None, cirrhosis=True, flr=35), None, ResectabilityBasis.NONE),
+        (crlm(mdt=None, extrahepatic=(ExtrahepaticSite.LUNG,)), None, ResectabilityBasis.NONE),
         (
-            crlm(mdt=None, cirrhosis=True, flr=35),
-            Resectability.POTENTIALLY_RESECTABLE,
+            crlm(mdt=None, measured=date(2026, 9, 5), therapies=folfox(date(2026, 9, 10), 4)),
+            None,
+            ResectabilityBasis.NONE,
+        ),
+        (
+            crlm(mdt_date=date(2026, 10, 1), measured=date(2026, 9, 5)),
+            Resectability.RESECTABLE,
+            ResectabilityBasis.MDT,
+        ),
+        (
+            crlm(
+                mdt=Resectability.POTENTIALLY_RESECTABLE,
+                mdt_date=date(2026, 10, 1),
+                status=DiseaseStatus.RESPONSE,
+                status_date=date(2026, 11, 1),
+            ),
+            Resectability.RESECTABLE,
             ResectabilityBasis.CRITERIA,
+        ),
+        (
+            crlm(
+                mdt=Resectability.POTENTIALLY_RESECTABLE,
+                mdt_date=date(2026, 10, 1),
+                measured=date(2026, 9, 5),
+                status=DiseaseStatus.RESPONSE,
+                status_date=date(2026, 11, 1),
+            ),
+            None,
+            ResectabilityBasis.NONE,
         ),
         (
             crlm(mdt=None, extrahepatic=(ExtrahepaticSite.LUNG, ExtrahepaticSite.BONE)),
@@ -325,6 +369,134 @@ def test_resectability(facts: PatientFacts, value: Resectability | None, basis: 
     result = context(facts).resectability
     assert result.value is value
     assert result.basis is basis
+
+
+def test_low_remnant_alone_leaves_resectability_to_the_mdt() -> None:
+    """A remnant below the requirement is a question for the MDT (PVE, two-stage), not conversion."""
+    result = context(crlm(mdt=None, flr=15)).resectability
+    assert result.value is None
+    assert any("portal vein embolisation" in r for r in result.reasons)
+    assert "MDT assessment" in result.missing
+
+
+def test_out_of_date_mdt_assessment_keeps_the_plan_but_not_the_verdict() -> None:
+    """An MDT verdict older than the latest disease status is no longer current, but it still says
+    what was planned; one older than a liver treatment says neither."""
+    later_status = context(
+        crlm(
+            mdt_date=date(2026, 9, 5),
+            measured=date(2026, 9, 1),
+            status=DiseaseStatus.PROGRESSION,
+            status_date=date(2026, 11, 10),
+        )
+    )
+    assert later_status.resectability.value is None
+    assert "predates the latest disease status" in later_status.resectability.reasons[0]
+    assert later_status.mdt_plan is Resectability.RESECTABLE
+    treated = context(crlm(mdt_date=date(2026, 9, 5), liver_procedures=(liver_resection(date(2026, 10, 1)),)))
+    assert treated.mdt_plan is None
+
+
+@pytest.mark.parametrize(
+    ("facts", "outdated"),
+    [
+        (crlm(measured=date(2026, 9, 5)), None),
+        (crlm(measured=date(2026, 9, 5), therapies=folfox(date(2026, 9, 10), 2)), "before systemic therapy"),
+        (
+            crlm(measured=date(2026, 9, 5), status=DiseaseStatus.STABLE, status_date=date(2026, 10, 1)),
+            "before the latest disease status",
+        ),
+        (crlm(therapies=folfox(date(2026, 9, 10), 2)), None),
+    ],
+)
+def test_outdated_measurements(facts: PatientFacts, outdated: str | None) -> None:
+    """Lesion measurements older than the latest restaging or the chemotherapy since are flagged."""
+    result = context(facts).measurements_outdated
+    if outdated is None:
+        assert result is None
+    else:
+        assert result is not None and outdated in result
+
+
+@pytest.mark.parametrize(
+    ("facts", "converted"),
+    [
+        (crlm(mdt_date=date(2026, 11, 20), therapies=folfox(date(2026, 9, 10), 4)), True),
+        (crlm(mdt_date=date(2026, 9, 5), therapies=folfox(date(2026, 9, 10), 4)), False),
+        (crlm(therapies=folfox(date(2026, 9, 10), 4)), False),
+        (crlm(mdt_date=date(2026, 11, 20)), False),
+    ],
+)
+def test_converted_means_resectable_after_systemic_therapy_began(
+    facts: PatientFacts, converted: bool
+) -> None:
+    """Conversion is an MDT 'resectable' dated after systemic therapy for the liver metastases began."""
+    assert context(facts).converted is converted
+
+
+CETUX_OCT = exposure(Agent.CETUXIMAB, date(2026, 10, 1))
+
+
+@pytest.mark.parametrize(
+    ("facts", "setting"),
+    [
+        (crlm(), AntiEgfrSetting.NOT_RECORDED),
+        (crlm(therapies=(CETUX_OCT,)), AntiEgfrSetting.INITIALLY_RESECTABLE),
+        (crlm(mdt_date=date(2026, 9, 20), therapies=(CETUX_OCT,)), AntiEgfrSetting.INITIALLY_RESECTABLE),
+        (crlm(mdt_date=date(2026, 11, 1), therapies=(CETUX_OCT,)), AntiEgfrSetting.CONVERTED),
+        (
+            crlm(mdt=Resectability.POTENTIALLY_RESECTABLE, therapies=(CETUX_OCT,)),
+            AntiEgfrSetting.CONVERSION,
+        ),
+        (crlm(mdt=None, therapies=(CETUX_OCT,)), AntiEgfrSetting.CRITERIA_RESECTABLE),
+        (crlm(mdt=None, flr=None, therapies=(CETUX_OCT,)), AntiEgfrSetting.UNKNOWN),
+        (
+            crlm(
+                mdt_date=date(2026, 9, 10),
+                liver_procedures=(liver_resection(date(2026, 9, 20)),),
+                therapies=(CETUX_OCT,),
+            ),
+            AntiEgfrSetting.UNKNOWN,
+        ),
+    ],
+)
+def test_anti_egfr_setting(facts: PatientFacts, setting: AntiEgfrSetting) -> None:
+    """A recorded antibody started before an MDT 'resectable' is conversion; after it, or with no
+    date to tell, it was started in resectable disease."""
+    assert context(facts).anti_egfr_setting is setting
+
+
+@pytest.mark.parametrize(
+    ("facts", "overdue"),
+    [
+        (
+            crlm(
+                diagnosed=date(2026, 6, 1), detected=date(2026, 6, 1), therapies=folfox(date(2026, 6, 5), 12)
+            ),
+            True,
+        ),
+        (
+            crlm(
+                diagnosed=date(2026, 6, 1),
+                detected=date(2026, 6, 1),
+                therapies=folfox(date(2026, 6, 5), 12),
+                status=DiseaseStatus.STABLE,
+                status_date=date(2026, 11, 1),
+            ),
+            False,
+        ),
+        (
+            crlm(
+                diagnosed=date(2026, 6, 1), detected=date(2026, 6, 1), therapies=folfox(date(2026, 6, 5), 6)
+            ),
+            False,
+        ),
+        (crlm(therapies=folfox(date(2026, 9, 10), 6)), False),
+    ],
+)
+def test_restaging_overdue(facts: PatientFacts, overdue: bool) -> None:
+    """Overdue when still on chemotherapy for the liver metastases with no restaging in the interval."""
+    assert context(facts).restaging_overdue is overdue
 
 
 def test_undetermined_resectability_lists_what_is_missing() -> None:

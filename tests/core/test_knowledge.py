@@ -95,6 +95,20 @@ def test_service_readings_say_what_they_read() -> None:
         assert quoted_term or "estimate" in section, threshold.name
 
 
+def test_newer_notes_state_their_stance() -> None:
+    """Every newer-evidence note says whether it supports, differs from or is adopted as the default."""
+    stances = {note.stance for note in KNOWLEDGE.newer.values()}
+    assert stances == {"supports", "differs", "adopted"}
+    assert all((n.stance == "adopted") is n.adopted for n in KNOWLEDGE.newer.values())
+
+
+def test_priorities_sort_by_indicator() -> None:
+    """Critical rules sort before warnings, and warnings before information."""
+    ranks = {"critical": 0, "warning": 1, "info": 2}
+    ordered = sorted(KNOWLEDGE.rules, key=lambda r: r.priority)
+    assert [ranks[r.indicator.value] for r in ordered] == sorted(ranks[r.indicator.value] for r in ordered)
+
+
 def test_only_safety_conflicts_are_critical() -> None:
     """Critical is reserved for the safety-conflict rules."""
     critical = {r.id for r in KNOWLEDGE.rules if r.indicator.value == "critical"}
@@ -152,6 +166,28 @@ def test_extra_valid_rule_is_accepted() -> None:
             "is not one of",
         ),
         ('when = ["applicable"]', 'when = ["applicable"]\ncollect_missing = "yes"', "collect_missing"),
+        ('when = ["applicable"]', 'when = ["applicable"]\nassumes_pmmr = "yes"', "assumes_pmmr"),
+        (
+            'when = ["applicable"]',
+            'when = ["applicable"]\nsuppresses = ["no-such-rule"]',
+            "suppresses unknown rule",
+        ),
+        (
+            'when = ["applicable"]',
+            'when = ["applicable"]\nsuppresses = ["extra-rule"]',
+            "suppresses unknown rule",
+        ),
+        (
+            'when = ["applicable"]',
+            'when = ["applicable"]\npathway = [{ kind = "systemic", label = "x", when = ["nope"] }]',
+            "unknown predicate",
+        ),
+        ('indicator = "info"', 'indicator = "warning"', "warning rules must sort before every info rule"),
+        (
+            'summary = "Extra rule."',
+            'summary = "' + "x" * 128 + '"\nassumes_pmmr = true',
+            "with room for 'MMR pending: '",
+        ),
     ],
 )
 def test_malformed_rule_is_rejected(old: str, new: str, message: str) -> None:
@@ -185,6 +221,8 @@ def test_malformed_rule_is_rejected(old: str, new: str, message: str) -> None:
             '[newer.epoc-no-os]\nsource = "seed-001"',
             "not marked newer",
         ),
+        ('stance = "differs"', 'stance = "maybe"', "'stance' must be one of"),
+        ('stance = "differs"', 'stance = "adopted"', "stance 'adopted' goes with adopted = true"),
         ('newer = true\nstatus = "T"', "newer = true", "needs a status"),
         (
             'url = "https://doi.org/10.3748/wjg.v30.i7.663"',

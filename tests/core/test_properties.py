@@ -1,9 +1,13 @@
 """Safety invariants over random fact combinations (Hypothesis): no anti-EGFR suggestion for RAS- or
-BRAF-mutant, RAS-unknown, right-sided/uncertain or resectable disease; no FOLFOX after oxaliplatin
-failure; no card without both conditions; every card cited and coded; same input, same output.
+BRAF-mutant, RAS-unknown, right-sided/uncertain, resectable disease or disease whose resectability the
+MDT has not assessed; a recorded anti-EGFR antibody is a critical card when RAS is not established,
+the primary is right-sided or transverse, or the disease was resectable when it started; no FOLFOX
+after oxaliplatin failure; the criteria never call extensive disease resectable; no intensive regimen
+at ECOG 3 or more; provisional and MMR-pending cards say so; no card without both conditions; every
+card cited and coded; critical, then warning, then info; same input, same output.
 
-The oracles here read the raw facts, not the core's derived context, so a bug in the derivation
-cannot hide itself."""
+The oracles here read the raw facts, not the core's derived context or its cards, so a bug in the
+derivation cannot hide itself."""
 
 from __future__ import annotations
 
@@ -22,6 +26,7 @@ from cds_service.core.facts import (
     MutationStatus,
     PatientFacts,
     PrimarySite,
+    Resectability,
 )
 from cds_service.core.recommendations import ActionKind, Decision, Indicator
 
@@ -42,6 +47,35 @@ LEFT = {
     PrimarySite.RECTOSIGMOID,
     PrimarySite.RECTUM,
 }
+RIGHT_OR_TRANSVERSE = {
+    PrimarySite.CECUM,
+    PrimarySite.APPENDIX,
+    PrimarySite.ASCENDING_COLON,
+    PrimarySite.HEPATIC_FLEXURE,
+    PrimarySite.TRANSVERSE_COLON,
+}
+ANTI_EGFR = {Agent.CETUXIMAB, Agent.PANITUMUMAB}
+RAS_NOTE = re.compile(r"\b[KN]?RAS\b", re.IGNORECASE)
+MMR_NOTE = re.compile(r"\b(MMR|MSI|MSI-H|MSS|dMMR|pMMR|mismatch)\b", re.IGNORECASE)
+INTENSIVE_REGIMENS = {
+    "folfox",
+    "folfiri",
+    "triplet+bevacizumab",
+    "doublet+anti-egfr",
+    "second-line",
+    "mdt-chosen-chemotherapy",
+    "complete-perioperative-course",
+    "immune-checkpoint-inhibitor",
+}
+PMMR_REGIMENS = INTENSIVE_REGIMENS - {"immune-checkpoint-inhibitor"}
+RESECTABILITY_VALUES = {
+    "resectable",
+    "potentially_resectable",
+    "unresectable",
+    "curative_path",
+    "not_resectable",
+}
+RANK = {Indicator.CRITICAL: 0, Indicator.WARNING: 1, Indicator.INFO: 2}
 ANTI_EGFR_TEXT = re.compile(r"anti-egfr|cetuximab|panitumumab", re.IGNORECASE)
 OXALIPLATIN_TEXT = re.compile(r"folfox|capox|folfirinox|oxaliplatin", re.IGNORECASE)
 OXALIPLATIN_REGIMENS = {"folfox", "triplet+bevacizumab", "doublet+anti-egfr"}
@@ -58,20 +92,67 @@ def suggestions(decision: Decision) -> list[str]:
     return texts
 
 
-def anti_egfr_may_be_suggested(facts: PatientFacts, decision: Decision) -> bool:
+def ras_established_wild_type(facts: PatientFacts) -> bool:
+    """Oracle from raw facts: KRAS and NRAS wild-type (separately, or by a combined test naming no
+    gene), no RAS mutation of any kind and no conflict note about RAS."""
+    molecular = facts.molecular
+    values = [f.value for f in (molecular.kras, molecular.nras, molecular.ras_unspecified) if f is not None]
+    if MutationStatus.MUTANT in values:
+        return False
+    if any(n.kind == "conflict" and RAS_NOTE.search(n.message) for n in facts.data_notes):
+        return False
+    combined = (
+        molecular.ras_unspecified is not None and molecular.ras_unspecified.value is MutationStatus.WILD_TYPE
+    )
+    return (molecular.kras is not None or combined) and (molecular.nras is not None or combined)
+
+
+def mdt_value(facts: PatientFacts) -> Resectability | None:
+    """The recorded MDT resectability, whatever its date."""
+    liver = facts.liver_metastases
+    if liver is None or liver.mdt_resectability is None:
+        return None
+    return liver.mdt_resectability.value
+
+
+def anti_egfr_may_be_suggested(facts: PatientFacts) -> bool:
     """Oracle from raw facts: extended RAS and BRAF wild-type, left-sided, not dMMR, no conflicting
-    molecular results, and not resectable disease."""
+    molecular results, and an MDT assessment recorded as potentially resectable or unresectable (never
+    resectable disease, never on the criteria alone)."""
     molecular = facts.molecular
     primary = facts.primary
-    wild = all(
-        fact is not None and fact.value in (MutationStatus.WILD_TYPE, BrafStatus.WILD_TYPE)
-        for fact in (molecular.kras, molecular.nras, molecular.braf)
-    )
+    braf_wild = molecular.braf is not None and molecular.braf.value is BrafStatus.WILD_TYPE
     left = primary is not None and primary.site is not None and primary.site.value in LEFT
     dmmr = molecular.mmr is not None and molecular.mmr.value is MmrStatus.DEFICIENT
-    conflicts = any(n.kind == "conflict" and re.search(r"RAS|BRAF", n.message) for n in facts.data_notes)
-    resectable = any(r.topic == "resectability-resectable" for r in decision.recommendations)
-    return wild and left and not dmmr and not conflicts and not resectable
+    conflicts = any(n.kind == "conflict" and re.search(r"BRAF", n.message) for n in facts.data_notes)
+    not_resectable = mdt_value(facts) in (Resectability.POTENTIALLY_RESECTABLE, Resectability.UNRESECTABLE)
+    return (
+        ras_established_wild_type(facts)
+        and braf_wild
+        and left
+        and not dmmr
+        and not conflicts
+        and not_resectable
+    )
+
+
+def anti_egfr_conflict_expected(facts: PatientFacts) -> bool:
+    """Oracle from raw facts: an anti-EGFR antibody is recorded and RAS is not established wild-type,
+    the primary is right-sided or transverse, or the MDT had called the disease resectable before the
+    antibody started (or no date tells otherwise), with no liver treatment in between."""
+    antibodies = [t for t in facts.therapies if t.agent in ANTI_EGFR]
+    if not antibodies or facts.primary is None or facts.liver_metastases is None:
+        return False
+    site = facts.primary.site
+    right = site is not None and site.value in RIGHT_OR_TRANSVERSE
+    mdt = facts.liver_metastases.mdt_resectability
+    resectable_first = (
+        mdt is not None
+        and mdt.value is Resectability.RESECTABLE
+        and not facts.liver_procedures
+        and all(mdt.effective is None or t.start is None or t.start >= mdt.effective for t in antibodies)
+    )
+    return not ras_established_wild_type(facts) or right or resectable_first
 
 
 def oxaliplatin_failure_possible(facts: PatientFacts) -> bool:
@@ -91,10 +172,85 @@ def oxaliplatin_failure_possible(facts: PatientFacts) -> bool:
 @PROPERTY_SETTINGS
 @given(facts=patient_facts(), policy=policies)
 def test_no_anti_egfr_suggestion_unless_eligible(facts: PatientFacts, policy: DecisionPolicy) -> None:
-    """Anti-EGFR is never suggested for RAS/BRAF mutant or unknown, right/uncertain or resectable disease."""
+    """Anti-EGFR is never suggested for RAS/BRAF mutant or unknown, right/uncertain or resectable
+    disease, nor on the criteria without an MDT assessment."""
     decision = decide(facts, KNOWLEDGE, today=TODAY, policy=policy)
-    if not anti_egfr_may_be_suggested(facts, decision):
+    if not anti_egfr_may_be_suggested(facts):
         assert not [s for s in suggestions(decision) if ANTI_EGFR_TEXT.search(s)]
+        assert not {code for r in decision.recommendations for code in r.regimens} & {"doublet+anti-egfr"}
+
+
+@PROPERTY_SETTINGS
+@given(facts=patient_facts(), policy=policies)
+def test_recorded_anti_egfr_against_the_sources_is_critical(
+    facts: PatientFacts, policy: DecisionPolicy
+) -> None:
+    """A recorded anti-EGFR antibody with RAS not established, a right-sided or transverse primary, or
+    started in disease the MDT had called resectable is a critical safety card."""
+    decision = decide(facts, KNOWLEDGE, today=TODAY, policy=policy)
+    if anti_egfr_conflict_expected(facts):
+        critical = [r for r in decision.recommendations if r.indicator is Indicator.CRITICAL]
+        assert any(RULES[r.rule_id].concern == "anti-egfr" for r in critical)
+
+
+@PROPERTY_SETTINGS
+@given(facts=patient_facts(), policy=policies)
+def test_criteria_never_call_extensive_disease_resectable(
+    facts: PatientFacts, policy: DecisionPolicy
+) -> None:
+    """Without an MDT assessment, disease is called resectable only when limited: at most 4 lesions in
+    one lobe with a recorded remnant of at least 20%, no extrahepatic disease recorded and ECOG 0-2."""
+    liver = facts.liver_metastases
+    if liver is None or liver.mdt_resectability is not None:
+        return
+    count = liver.lesion_count.value if liver.lesion_count else None
+    flr = liver.future_liver_remnant_pct.value if liver.future_liver_remnant_pct else None
+    limited = (
+        count is not None
+        and count <= 4
+        and liver.bilobar is not None
+        and liver.bilobar.value is False
+        and flr is not None
+        and flr >= 20
+        and not facts.extrahepatic
+        and facts.ecog is not None
+        and facts.ecog.value <= 2
+    )
+    decision = decide(facts, KNOWLEDGE, today=TODAY, policy=policy)
+    if not limited:
+        assert all(r.topic != "resectability-resectable" for r in decision.recommendations)
+
+
+@PROPERTY_SETTINGS
+@given(facts=patient_facts(), policy=policies)
+def test_no_intensive_regimen_at_poor_performance_status(facts: PatientFacts, policy: DecisionPolicy) -> None:
+    """With ECOG 3 or more recorded, no card suggests a systemic regimen."""
+    if facts.ecog is None or facts.ecog.value < 3:
+        return
+    decision = decide(facts, KNOWLEDGE, today=TODAY, policy=policy)
+    assert not {code for r in decision.recommendations for code in r.regimens} & INTENSIVE_REGIMENS
+
+
+@PROPERTY_SETTINGS
+@given(facts=patient_facts(), policy=policies)
+def test_provisional_and_pending_cards_say_so(facts: PatientFacts, policy: DecisionPolicy) -> None:
+    """Without any MDT assessment, a card resting on a resectability value says "Provisional"; with
+    MMR/MSI unknown, a card suggesting a pMMR regimen says "MMR pending" and offers the MMR/MSI test."""
+    liver = facts.liver_metastases
+    no_mdt = liver is not None and liver.mdt_resectability is None
+    mmr = facts.molecular.mmr
+    mmr_unknown = mmr is None or any(
+        n.kind == "conflict" and MMR_NOTE.search(n.message) for n in facts.data_notes
+    )
+    decision = decide(facts, KNOWLEDGE, today=TODAY, policy=policy)
+    for rec in decision.recommendations:
+        rule = RULES[rec.rule_id]
+        if no_mdt and set(rule.when) & RESECTABILITY_VALUES:
+            assert "rovisional" in rec.summary, rec.rule_id
+        if mmr_unknown and set(rec.regimens) & PMMR_REGIMENS:
+            assert "MMR pending" in rec.summary, rec.rule_id
+            orders = [t.code for a in rec.actions if a.kind is ActionKind.ORDER_TESTS for t in a.tests]
+            assert "81695-9" in orders, rec.rule_id
 
 
 @PROPERTY_SETTINGS
@@ -142,10 +298,13 @@ def test_every_card_is_cited_coded_and_well_formed(facts: PatientFacts, policy: 
 @PROPERTY_SETTINGS
 @given(facts=patient_facts(), policy=policies)
 def test_one_card_per_concern_in_priority_order(facts: PatientFacts, policy: DecisionPolicy) -> None:
-    """At most one recommendation answers each concern, and they come most important first."""
+    """At most one recommendation answers each concern, and they come most important first:
+    critical, then warning, then info, each by priority."""
     recs = decide(facts, KNOWLEDGE, today=TODAY, policy=policy).recommendations
     concerns = Counter(RULES[r.rule_id].concern for r in recs)
     assert all(count == 1 for count in concerns.values()), concerns
+    keys = [(RANK[r.indicator], r.priority) for r in recs]
+    assert keys == sorted(keys)
     assert [r.priority for r in recs] == sorted(r.priority for r in recs)
 
 

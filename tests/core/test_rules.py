@@ -47,6 +47,7 @@ ADJUVANT_OXALIPLATIN = exposure(Agent.OXALIPLATIN, date(2025, 11, 1), date(2026,
 OLD_OXALIPLATIN = exposure(Agent.OXALIPLATIN, date(2024, 11, 1), date(2025, 3, 1))
 CETUXIMAB = exposure(Agent.CETUXIMAB, date(2026, 10, 1))
 RESECTED = (liver_resection(date(2026, 11, 1)),)
+ENCORAFENIB = exposure(Agent.ENCORAFENIB, date(2026, 10, 1))
 ADAM = DecisionPolicy(timing_definition=TimingDefinition.ADAM_2015)
 
 
@@ -80,6 +81,31 @@ def case(rule: str, hit: dict[str, Any], miss: dict[str, Any], policy: DecisionP
 
 CASES: list[Case] = [
     case(
+        "conflict-anti-egfr-not-indicated",
+        {"therapies": (CETUXIMAB,)},
+        {"therapies": (CETUXIMAB,), "mdt": POT},
+    ),
+    case(
+        "conflict-anti-egfr-not-indicated",
+        {"therapies": (CETUXIMAB,), "mdt_date": date(2026, 9, 20)},
+        {"therapies": (CETUXIMAB,), "mdt_date": date(2026, 11, 1)},
+    ),
+    Case(
+        "conflict-anti-egfr-not-indicated",
+        unresectable_left_wild_type(site=PrimarySite.ASCENDING_COLON, therapies=(CETUXIMAB,)),
+        unresectable_left_wild_type(site=PrimarySite.SIGMOID_COLON, therapies=(CETUXIMAB,)),
+    ),
+    Case(
+        "conflict-anti-egfr-not-indicated",
+        unresectable_left_wild_type(site=PrimarySite.TRANSVERSE_COLON, therapies=(CETUXIMAB,)),
+        unresectable_left_wild_type(site=PrimarySite.SPLENIC_FLEXURE, therapies=(CETUXIMAB,)),
+    ),
+    Case(
+        "conflict-anti-egfr-not-indicated",
+        unresectable_left_wild_type(nras=None, therapies=(CETUXIMAB,)),
+        unresectable_left_wild_type(nras=None, ras_unspecified=WT, therapies=(CETUXIMAB,)),
+    ),
+    case(
         "conflict-anti-egfr-ras-braf-mutant",
         {"kras": None, "nras": None, "ras_unspecified": MUT, "therapies": (CETUXIMAB,), "mdt": POT},
         {"kras": None, "nras": None, "ras_unspecified": WT, "therapies": (CETUXIMAB,), "mdt": POT},
@@ -104,8 +130,66 @@ CASES: list[Case] = [
         {"status": DiseaseStatus.PROGRESSION, "therapies": folfox(date(2026, 9, 10), 4)},
         {"status": DiseaseStatus.PROGRESSION, "therapies": folfox(date(2026, 9, 10), 4), "mdt": UNRES},
     ),
+    case(
+        "conflict-progression-planned-resection",
+        {
+            "mdt_date": date(2026, 9, 5),
+            "lesions": 6,
+            "status": DiseaseStatus.PROGRESSION,
+            "status_date": date(2026, 11, 20),
+            "therapies": folfox(date(2026, 9, 10), 4),
+        },
+        {
+            "mdt": POT,
+            "lesions": 6,
+            "mdt_date": date(2026, 9, 5),
+            "status": DiseaseStatus.PROGRESSION,
+            "status_date": date(2026, 11, 20),
+            "therapies": folfox(date(2026, 9, 10), 4),
+        },
+    ),
     case("applicability-other-primary", {"other_primaries": ("http://snomed.info/sct|254837009",)}, {}),
     case("resectability-ask-mdt", {"mdt": None, "flr": None}, {"mdt": None}),
+    case("resectability-ask-mdt", {"mdt": None, "lesions": 5}, {"mdt": None, "lesions": 4}),
+    case("resectability-ask-mdt", {"mdt": None, "bilobar": True}, {"mdt": None, "bilobar": False}),
+    case("resectability-ask-mdt", {"mdt": None, "flr": 15.0}, {"mdt": None, "flr": 20.0}),
+    case(
+        "resectability-ask-mdt",
+        {"mdt": None, "measured": date(2026, 9, 5), "therapies": folfox(date(2026, 9, 10), 3)},
+        {"mdt": None, "measured": date(2026, 9, 12), "therapies": folfox(date(2026, 9, 10), 1)},
+    ),
+    case(
+        "resectability-ask-mdt",
+        {
+            "mdt_date": date(2026, 9, 5),
+            "measured": date(2026, 9, 1),
+            "status": DiseaseStatus.RESPONSE,
+            "status_date": date(2026, 11, 1),
+            "lesions": 6,
+        },
+        {
+            "mdt_date": date(2026, 11, 5),
+            "measured": date(2026, 9, 1),
+            "status": DiseaseStatus.RESPONSE,
+            "status_date": date(2026, 11, 1),
+            "lesions": 6,
+        },
+    ),
+    case(
+        "warning-restaging-overdue",
+        {
+            "diagnosed": date(2026, 6, 1),
+            "detected": date(2026, 6, 1),
+            "therapies": folfox(date(2026, 6, 5), 12),
+        },
+        {
+            "diagnosed": date(2026, 6, 1),
+            "detected": date(2026, 6, 1),
+            "therapies": folfox(date(2026, 6, 5), 12),
+            "status": DiseaseStatus.STABLE,
+            "status_date": date(2026, 11, 1),
+        },
+    ),
     case("resectability-resectable", {}, {"mdt": POT}),
     case("resectability-potentially-resectable", {"mdt": POT}, {}),
     case("resectability-unresectable", {"mdt": UNRES}, {"mdt": POT}),
@@ -120,12 +204,18 @@ CASES: list[Case] = [
         {"largest_cm": 2.5, "complexity": HepatectomyComplexity.GRADE_I},
         {"largest_cm": 2.5, "complexity": HepatectomyComplexity.GRADE_III},
     ),
-    case("seq-colon-liver-first", {}, {"largest_cm": 2.5, "complexity": HepatectomyComplexity.GRADE_I}),
+    case("seq-colon-liver-first", {"ecog": 2}, {"ecog": 1}),
+    case(
+        "seq-colon-liver-first",
+        {"complexity": HepatectomyComplexity.GRADE_III},
+        {"complexity": HepatectomyComplexity.GRADE_II},
+    ),
     case(
         "seq-colon-undetermined",
         {"largest_cm": 2.5, "complexity": None},
         {"largest_cm": 2.5, "complexity": HepatectomyComplexity.GRADE_II},
     ),
+    case("seq-colon-undetermined", {"largest_cm": 3.2, "complexity": None}, {"largest_cm": 3.2, "ecog": 2}),
     case(
         "seq-colon-conversion-first", {"mdt": POT}, {"mdt": POT, "symptoms": frozenset({Symptom.OBSTRUCTION})}
     ),
@@ -156,6 +246,17 @@ CASES: list[Case] = [
         rectal(symptoms=frozenset({Symptom.PERFORATION})),
         rectal(symptoms=frozenset({Symptom.BLEEDING})),
     ),
+    Case(
+        "rectal-obstruction-diversion",
+        rectal(symptoms=frozenset({Symptom.OBSTRUCTION}), anal_verge_cm=10.0),
+        rectal(symptoms=frozenset({Symptom.OBSTRUCTION}), anal_verge_cm=10.5),
+    ),
+    Case(
+        "rectal-obstruction-upper-rectum",
+        rectal(symptoms=frozenset({Symptom.OBSTRUCTION}), anal_verge_cm=12.0, mdt=None, flr=None),
+        rectal(symptoms=frozenset({Symptom.OBSTRUCTION}), anal_verge_cm=12.0),
+    ),
+    case("regimen-poor-performance-status", {"ecog": 3}, {"ecog": 2}),
     case(
         "regimen-progression-second-line",
         {"status": DiseaseStatus.PROGRESSION, "therapies": folfox(date(2026, 9, 10), 4)},
@@ -174,6 +275,11 @@ CASES: list[Case] = [
         {"therapies": (OLD_OXALIPLATIN,)},
     ),
     case(
+        "regimen-folfiri-after-oxaliplatin-failure",
+        {"therapies": (ADJUVANT_OXALIPLATIN,)},
+        {"therapies": (ADJUVANT_OXALIPLATIN,), "liver_procedures": RESECTED},
+    ),
+    case(
         "regimen-oxaliplatin-history-unclear",
         {"therapies": (exposure(Agent.OXALIPLATIN, None),)},
         {"therapies": (OLD_OXALIPLATIN,)},
@@ -184,6 +290,18 @@ CASES: list[Case] = [
         {"lesions": 1, "largest_cm": 2.0},
     ),
     case("regimen-perioperative-folfox", {"lesions": 4}, {"lesions": 5}),
+    case("regimen-perioperative-folfox", {}, {"therapies": folfox(date(2026, 9, 10), 2)}),
+    case("regimen-preoperative-under-way", {"therapies": folfox(date(2026, 9, 10), 4)}, {}),
+    case(
+        "regimen-preoperative-under-way",
+        {"therapies": folfox(date(2026, 9, 10), 4), "mdt_date": date(2026, 9, 5)},
+        {"therapies": folfox(date(2026, 9, 10), 4), "mdt_date": date(2026, 11, 20)},
+    ),
+    case(
+        "regimen-converted-operate-now",
+        {"therapies": folfox(date(2026, 9, 10), 4), "mdt_date": date(2026, 11, 20)},
+        {"therapies": folfox(date(2026, 9, 10), 4), "mdt_date": date(2026, 9, 5)},
+    ),
     case(
         "regimen-perioperative-folfox",
         {"extrahepatic_absent": None},
@@ -201,6 +319,21 @@ CASES: list[Case] = [
         "regimen-conversion-left-wild-type",
         unresectable_left_wild_type(site=PrimarySite.SPLENIC_FLEXURE),
         unresectable_left_wild_type(site=PrimarySite.TRANSVERSE_COLON),
+    ),
+    Case(
+        "regimen-conversion-left-wild-type",
+        unresectable_left_wild_type(ecog=2),
+        unresectable_left_wild_type(ecog=3),
+    ),
+    Case(
+        "regimen-conversion-left-wild-type",
+        unresectable_left_wild_type(mdt=UNRES, extrahepatic=(ExtrahepaticSite.LUNG, ExtrahepaticSite.BONE)),
+        unresectable_left_wild_type(mdt=None, extrahepatic=(ExtrahepaticSite.LUNG, ExtrahepaticSite.BONE)),
+    ),
+    Case(
+        "regimen-left-wild-type-awaits-mdt",
+        unresectable_left_wild_type(mdt=None, extrahepatic=(ExtrahepaticSite.LUNG, ExtrahepaticSite.BONE)),
+        unresectable_left_wild_type(mdt=UNRES, extrahepatic=(ExtrahepaticSite.LUNG, ExtrahepaticSite.BONE)),
     ),
     Case(
         "regimen-conversion-right-wild-type",
@@ -230,44 +363,80 @@ CASES: list[Case] = [
     ),
     case(
         "regimen-complete-perioperative",
-        {"liver_procedures": RESECTED},
         {"liver_procedures": RESECTED, "therapies": (ADJUVANT_OXALIPLATIN,)},
+        {"liver_procedures": RESECTED, "therapies": (exposure(Agent.OXALIPLATIN, None),)},
+    ),
+    case(
+        "regimen-complete-perioperative",
+        {"liver_procedures": RESECTED},
+        {"liver_procedures": RESECTED, "mmr": MmrStatus.DEFICIENT},
+    ),
+    case(
+        "regimen-dmmr-after-liver-treatment",
+        {"liver_procedures": RESECTED, "mmr": MmrStatus.DEFICIENT},
+        {"liver_procedures": RESECTED},
     ),
     Case(
         "warning-anti-egfr-contraindicated",
         unresectable_left_wild_type(site=PrimarySite.ASCENDING_COLON),
         unresectable_left_wild_type(),
     ),
-    case("warning-anti-egfr-contraindicated", {"therapies": (CETUXIMAB,)}, {}),
-    case(
-        "warning-oxaliplatin-failure",
-        {"therapies": (ADJUVANT_OXALIPLATIN,)},
-        {"therapies": (ADJUVANT_OXALIPLATIN, *folfox(date(2026, 9, 15), 2))},
+    Case(
+        "warning-anti-egfr-contraindicated",
+        unresectable_left_wild_type(braf=None, therapies=(CETUXIMAB,)),
+        unresectable_left_wild_type(therapies=(CETUXIMAB,)),
+    ),
+    Case(
+        "warning-anti-egfr-contraindicated",
+        unresectable_left_wild_type(braf=BrafStatus.V600E, therapies=(CETUXIMAB, ENCORAFENIB)),
+        unresectable_left_wild_type(therapies=(CETUXIMAB, ENCORAFENIB)),
     ),
     case(
-        "warning-progression-on-chemotherapy",
-        {"mdt": UNRES, "status": DiseaseStatus.PROGRESSION, "therapies": folfox(date(2026, 9, 10), 4)},
-        {"mdt": UNRES, "status": DiseaseStatus.PROGRESSION},
+        "warning-oxaliplatin-failure",
+        {"therapies": (ADJUVANT_OXALIPLATIN,), "liver_procedures": RESECTED},
+        {"therapies": (ADJUVANT_OXALIPLATIN,)},
     ),
     case(
         "warning-progression-on-chemotherapy",
         {
             "mdt": UNRES,
+            "ecog": 3,
+            "status": DiseaseStatus.PROGRESSION,
+            "therapies": folfox(date(2026, 9, 10), 4),
+        },
+        {
+            "mdt": UNRES,
+            "ecog": 2,
+            "status": DiseaseStatus.PROGRESSION,
+            "therapies": folfox(date(2026, 9, 10), 4),
+        },
+    ),
+    case(
+        "warning-progression-on-chemotherapy",
+        {
+            "mdt": UNRES,
+            "ecog": 3,
             "status": DiseaseStatus.PROGRESSION,
             "status_date": date(2026, 11, 20),
             "therapies": folfox(date(2026, 8, 1), 6),
         },
         {
             "mdt": UNRES,
+            "ecog": 3,
             "status": DiseaseStatus.PROGRESSION,
             "status_date": date(2026, 11, 20),
             "therapies": folfox(date(2023, 8, 1), 6),
         },
     ),
     case(
-        "warning-complete-radiological-response",
+        "warning-complete-response-achieved",
         {"status": DiseaseStatus.COMPLETE_RESPONSE},
-        {"status": DiseaseStatus.STABLE},
+        {"status": DiseaseStatus.COMPLETE_RESPONSE, "liver_procedures": RESECTED},
+    ),
+    case(
+        "warning-complete-radiological-response",
+        {"status": DiseaseStatus.RESPONSE},
+        {"status": DiseaseStatus.COMPLETE_RESPONSE},
     ),
     case(
         "warning-complete-radiological-response",
@@ -275,6 +444,7 @@ CASES: list[Case] = [
         {"status": DiseaseStatus.RESPONSE, "mdt": UNRES},
     ),
     case("warning-prehepatectomy-cycles", {"cycles": 9}, {"cycles": 8}),
+    case("warning-prehepatectomy-cycles", {"cycles": 9, "mdt": POT}, {"cycles": 9, "mdt": UNRES}),
     case(
         "warning-prehepatectomy-cycles",
         {
@@ -351,11 +521,17 @@ CASES: list[Case] = [
     case("liver-flr-insufficient-pve", {"flr": 19.5}, {"flr": 20.0}),
     case("liver-flr-insufficient-pve", {"flr": 39.0, "cirrhosis": True}, {"flr": 40.0, "cirrhosis": True}),
     case("liver-flr-insufficient-pve", {"flr": 35.0, "cycles": 7}, {"flr": 35.0, "cycles": 6}),
+    case("liver-flr-insufficient-pve", {"flr": 15.0, "mdt": None}, {"flr": 15.0, "mdt": UNRES}),
     case("liver-two-stage-hepatectomy", {"flr": 15.0, "bilobar": True}, {"flr": 15.0, "bilobar": False}),
     case("liver-flr-adequate", {}, {"flr": 15.0}),
     case("liver-flr-unknown", {"flr": None}, {}),
     case(
         "liver-ablation-small-lesions", {"largest_cm": 2.9, "lesions": 3}, {"largest_cm": 3.0, "lesions": 3}
+    ),
+    case(
+        "liver-ablation-small-lesions",
+        {"largest_cm": 2.9, "lesions": 3, "status": DiseaseStatus.RESPONSE},
+        {"largest_cm": 2.9, "lesions": 3, "status": DiseaseStatus.COMPLETE_RESPONSE},
     ),
     Case("rectal-pelvic-radiotherapy", rectal(t="T3", n="N0"), rectal(t="T2", n="N0")),
     Case(
@@ -388,8 +564,8 @@ CASES: list[Case] = [
     ),
     case(
         "timing-metachronous-unclassified",
-        {"detected": date(2026, 9, 11)},
-        {"detected": date(2026, 9, 1)},
+        {"detected": date(2026, 10, 11)},
+        {"detected": date(2026, 9, 3)},
         ADAM,
     ),
     case("timing-undetermined", {"diagnosed": None}, {}),
@@ -472,7 +648,7 @@ def test_perioperative_folfox_pathway_and_actions() -> None:
     ("facts", "assumption"),
     [
         (crlm(symptoms=None), "no symptoms of the primary are recorded"),
-        (crlm(mmr=None), "MMR/MSI status is not recorded"),
+        (crlm(mmr=None), "MMR/MSI is not recorded"),
         (crlm(extrahepatic_absent=None), "no extrahepatic disease is recorded"),
         (crlm(), "no prior oxaliplatin is recorded"),
     ],
@@ -560,12 +736,13 @@ def test_missing_data_card_orders_tests_with_loinc_codes() -> None:
 
 def test_timing_card_shows_the_definition_used() -> None:
     """The timing card names the definition in use and all three definitions' results."""
-    facts = crlm(detected=date(2026, 9, 11))
-    default = fired(facts)["timing-synchronous"]
+    facts = crlm(detected=date(2026, 10, 11))
+    default = fired(facts)["timing-metachronous-early"]
     assert "E-AHPBA 2023" in default.summary
     (definitions,) = default.disagreements
     assert len(definitions.views) == 3
     assert "metachronous" in definitions.views[0].position
+    assert definitions.views[2].position.endswith("synchronous")
     assert "timing-metachronous-unclassified" in fired(facts, ADAM)
 
 
@@ -596,3 +773,60 @@ def test_derived_facts_for_explanation() -> None:
         "Resectability",
         "Fong clinical risk score",
     } <= labels
+
+
+def test_provisional_resectability_marks_the_cards_resting_on_it() -> None:
+    """Cards that rest on a resectability read from the criteria say "Provisional" in their summary."""
+    recs = fired(crlm(mdt=None))
+    assert recs["regimen-perioperative-folfox"].summary.startswith("Provisional: ")
+    assert "provisional" in recs["resectability-resectable"].summary
+    assert not fired(crlm())["regimen-perioperative-folfox"].summary.startswith("Provisional")
+
+
+def test_mmr_pending_regimen_offers_the_test() -> None:
+    """A pMMR regimen suggested while MMR/MSI is unknown is marked and offers the MSI test."""
+    rec = fired(unresectable_left_wild_type(mmr=None))["regimen-conversion-left-wild-type"]
+    assert rec.summary.startswith("MMR pending: ")
+    (order,) = [a for a in rec.actions if a.kind is ActionKind.ORDER_TESTS]
+    assert [t.code for t in order.tests] == ["81695-9"]
+    assert "mmr-status" in {m.code for m in rec.missing}
+
+
+def test_one_message_is_not_shown_twice() -> None:
+    """The FOLFIRI card carries the oxaliplatin-failure warning and the second-line card the
+    progression warning, so those warnings are not shown beside them."""
+    failure = fired(crlm(therapies=(ADJUVANT_OXALIPLATIN,)))
+    assert failure["regimen-folfiri-after-oxaliplatin-failure"].indicator is Indicator.WARNING
+    assert "warning-oxaliplatin-failure" not in failure
+    progression = fired(
+        crlm(mdt=UNRES, status=DiseaseStatus.PROGRESSION, therapies=folfox(date(2026, 9, 10), 4))
+    )
+    assert "regimen-progression-second-line" in progression
+    assert "warning-progression-on-chemotherapy" not in progression
+
+
+def test_unresectable_pathway_is_not_curative() -> None:
+    """For unresectable disease the regimen pathway does not plan a liver resection."""
+    rec = fired(unresectable_left_wild_type(mdt=UNRES))["regimen-conversion-left-wild-type"]
+    labels = [p.label for p in rec.pathway]
+    assert not any("Liver resection" in label for label in labels)
+    assert any("only if the disease becomes resectable" in label for label in labels)
+    assert "Liver resection as soon as resectable" in [
+        p.label for p in fired(unresectable_left_wild_type())["regimen-conversion-left-wild-type"].pathway
+    ]
+
+
+def test_newer_evidence_states_its_stance() -> None:
+    """Newer evidence that supports the default is labelled as such, not as "not the default"."""
+    rec = fired(crlm())["regimen-perioperative-folfox"]
+    stances = {n.citation.source_id: n.stance_label for n in rec.newer_evidence}
+    assert stances["new-epoc"] == "supports the default"
+    assert stances["nccn-2026"] == "differs, not followed"
+
+
+def test_course_of_administrations_is_referenced_briefly() -> None:
+    """A fact drawn from many administrations lists the first two and the last and says how many."""
+    rec = fired(crlm(therapies=folfox(date(2026, 9, 10), 6)))["regimen-preoperative-under-way"]
+    course = next(f for f in rec.facts_used if f.label == "Systemic therapy for the liver metastases")
+    assert len(course.sources) == 3
+    assert course.note is not None and "12 records" in course.note
