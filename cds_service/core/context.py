@@ -75,6 +75,8 @@ THRESHOLD_TYPES: dict[str, type] = {
     "fong_dfi_months": int,
     "fong_high_risk_min": int,
     "criteria_resectable_max_lesions": int,
+    "rectal_max_anal_verge_cm": float,
+    "triplet_trial_max_age": int,
 }
 
 CYTOTOXIC_AGENTS = frozenset({Agent.OXALIPLATIN, Agent.IRINOTECAN, Agent.FLUOROURACIL, Agent.CAPECITABINE})
@@ -305,6 +307,7 @@ class PatientContext:
         restaging_overdue: On systemic therapy for the liver metastases with no restaging within the
             reassessment interval (001: every 2 months).
         anti_egfr_setting: Setting in which a recorded anti-EGFR antibody was started.
+        age: Age in whole years on ``today``, or ``None``.
     """
 
     facts: PatientFacts
@@ -341,6 +344,7 @@ class PatientContext:
     last_restaging: date | None = None
     restaging_overdue: bool = False
     anti_egfr_setting: AntiEgfrSetting = AntiEgfrSetting.NOT_RECORDED
+    age: int | None = None
 
     def threshold(self, name: str) -> float:
         """A threshold value from the rule base."""
@@ -1053,6 +1057,14 @@ def compute_anti_egfr_setting(facts: PatientFacts, resectability: ResectabilityR
     return AntiEgfrSetting.UNKNOWN
 
 
+def compute_age(facts: PatientFacts, today: date) -> int | None:
+    """Age in whole years on ``today``."""
+    born = facts.birth_date
+    if born is None:
+        return None
+    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+
+
 def build_context(
     facts: PatientFacts, thresholds: Mapping[str, float], *, today: date, policy: DecisionPolicy
 ) -> PatientContext:
@@ -1074,7 +1086,11 @@ def build_context(
     primary = facts.primary
     site = primary.site.value if primary and primary.site else None
     distance = primary.anal_verge_distance_cm.value if primary and primary.anal_verge_distance_cm else None
-    rectal = site is PrimarySite.RECTUM
+    rectal = site is PrimarySite.RECTUM or (
+        site is PrimarySite.RECTOSIGMOID
+        and distance is not None
+        and distance <= thresholds["rectal_max_anal_verge_cm"]
+    )
     upper = None if distance is None else distance > thresholds["upper_rectum_min_cm"]
     systemic_start = compute_liver_systemic_start(facts)
     outdated = compute_measurements_outdated(facts, systemic_start)
@@ -1133,6 +1149,7 @@ def build_context(
         last_restaging=last_restaging,
         restaging_overdue=overdue,
         anti_egfr_setting=compute_anti_egfr_setting(facts, resectability),
+        age=compute_age(facts, today),
     )
 
 

@@ -35,6 +35,7 @@ from cds_service.core.facts import (
     ExtrahepaticSite,
     HepatectomyComplexity,
     Margin,
+    PrimarySite,
     Resectability,
     Symptom,
 )
@@ -248,7 +249,8 @@ def primary_in_place(ctx: PatientContext) -> bool:
 
 @predicate
 def rectal(ctx: PatientContext) -> bool:
-    """The primary is in the rectum."""
+    """The primary is in the rectum (or at the rectosigmoid junction with its distal end within
+    002's 20 cm of the anal verge)."""
     return ctx.rectal
 
 
@@ -256,6 +258,13 @@ def rectal(ctx: PatientContext) -> bool:
 def colon(ctx: PatientContext) -> bool:
     """The primary is not rectal (colon, rectosigmoid, or sub-site not given)."""
     return not ctx.rectal
+
+
+@predicate
+def primary_in_rectum(ctx: PatientContext) -> bool:
+    """The primary is recorded in the rectum itself (not the rectosigmoid junction)."""
+    primary = ctx.facts.primary
+    return primary is not None and primary.site is not None and primary.site.value is PrimarySite.RECTUM
 
 
 @predicate
@@ -793,6 +802,12 @@ def ps_limited(ctx: PatientContext) -> bool:
 
 
 @predicate
+def age_over_triplet_trials(ctx: PatientContext) -> bool:
+    """Older than the oldest patients in the triplet-chemotherapy trials (TRIBE: 18-75 years)."""
+    return ctx.age is not None and ctx.age > ctx.threshold("triplet_trial_max_age")
+
+
+@predicate
 def ps_unknown(ctx: PatientContext) -> bool:
     """No ECOG performance status is recorded."""
     return ctx.ps is PsClass.UNKNOWN
@@ -1181,6 +1196,25 @@ def orderable_tests_missing(ctx: PatientContext) -> bool:
     """A test the missing-data card can order is missing or conflicting (RAS, BRAF, MMR/MSI, CEA)."""
     return (
         ras_unknown(ctx) or braf_unknown(ctx) or mmr_unknown(ctx) or cea_unknown(ctx) or bool(ctx.conflicts)
+    )
+
+
+@predicate
+def appendix_primary(ctx: PatientContext) -> bool:
+    """The primary is recorded in the appendix."""
+    primary = ctx.facts.primary
+    return primary is not None and primary.site is not None and primary.site.value is PrimarySite.APPENDIX
+
+
+@predicate
+def rectosigmoid_height_unknown(ctx: PatientContext) -> bool:
+    """Rectosigmoid primary without a distance from the anal verge: the colon rules are applied."""
+    primary = ctx.facts.primary
+    return (
+        primary is not None
+        and primary.site is not None
+        and primary.site.value is PrimarySite.RECTOSIGMOID
+        and primary.anal_verge_distance_cm is None
     )
 
 

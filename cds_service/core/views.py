@@ -819,6 +819,12 @@ def text_simultaneous_open(ctx: PatientContext) -> str:
 
 
 @placeholder
+def text_age(ctx: PatientContext) -> str:
+    """Age in years."""
+    return display(ctx.age)
+
+
+@placeholder
 def text_first_liver_treatment(ctx: PatientContext) -> str:
     """Date of the first liver resection or ablation."""
     dates = sorted(

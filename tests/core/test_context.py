@@ -157,6 +157,28 @@ def test_extended_ras(kras: object, nras: object, notes: tuple[object, ...], exp
 
 
 @pytest.mark.parametrize(
+    ("site", "anal_verge_cm", "rectal"),
+    [
+        (PrimarySite.RECTUM, None, True),
+        (PrimarySite.RECTOSIGMOID, 18.0, True),
+        (PrimarySite.RECTOSIGMOID, 20.0, True),
+        (PrimarySite.RECTOSIGMOID, 20.5, False),
+        (PrimarySite.RECTOSIGMOID, None, False),
+        (PrimarySite.SIGMOID_COLON, 18.0, False),
+    ],
+)
+def test_rectal_follows_002s_definition(site: PrimarySite, anal_verge_cm: float | None, rectal: bool) -> None:
+    """A rectosigmoid tumour within 002's 20 cm of the anal verge follows the rectal rules."""
+    assert context(crlm(site=site, anal_verge_cm=anal_verge_cm)).rectal is rectal
+
+
+@pytest.mark.parametrize(("born", "age"), [(date(1950, 12, 2), 75), (date(1950, 12, 1), 76), (None, None)])
+def test_age_on_the_evaluation_date(born: date | None, age: int | None) -> None:
+    """Age counts whole years up to the evaluation date and stays unknown without a birth date."""
+    assert context(crlm(birth_date=born)).age == age
+
+
+@pytest.mark.parametrize(
     ("kras", "nras", "unspecified", "expected"),
     [
         (None, None, MUT, GeneStatus.MUTANT),

@@ -149,6 +149,7 @@ CASES: list[Case] = [
         },
     ),
     case("applicability-other-primary", {"other_primaries": ("http://snomed.info/sct|254837009",)}, {}),
+    case("applicability-appendix", {"site": PrimarySite.APPENDIX}, {"site": PrimarySite.CECUM}),
     case("resectability-ask-mdt", {"mdt": None, "flr": None}, {"mdt": None}),
     case("resectability-ask-mdt", {"mdt": None, "lesions": 5}, {"mdt": None, "lesions": 4}),
     case("resectability-ask-mdt", {"mdt": None, "bilobar": True}, {"mdt": None, "bilobar": False}),
@@ -226,6 +227,11 @@ CASES: list[Case] = [
     ),
     Case("seq-rectal-classic", rectal(declines_chemo=True), rectal(declines_chemo=False)),
     Case("seq-rectal-reverse", rectal(), rectal(declines_chemo=True)),
+    case(
+        "seq-rectal-reverse",
+        {"site": PrimarySite.RECTOSIGMOID, "anal_verge_cm": 18.0},
+        {"site": PrimarySite.RECTOSIGMOID, "anal_verge_cm": 21.0},
+    ),
     Case(
         "seq-rectal-reverse",
         rectal(symptoms=frozenset({Symptom.BLEEDING})),
@@ -822,6 +828,17 @@ def test_newer_evidence_states_its_stance() -> None:
     stances = {n.citation.source_id: n.stance_label for n in rec.newer_evidence}
     assert stances["new-epoc"] == "supports the default"
     assert stances["nccn-2026"] == "differs, not followed"
+
+
+def test_triplet_card_notes_the_trial_age_limit() -> None:
+    """Above TRIBE's age limit the triplet card says the evidence stops at 75."""
+    old = unresectable_left_wild_type(site=PrimarySite.ASCENDING_COLON, birth_date=date(1945, 3, 1))
+    rec = fired(old)["regimen-conversion-right-wild-type"]
+    assert any(n.citation.source_id == "tribe" for n in rec.newer_evidence)
+    young = fired(unresectable_left_wild_type(site=PrimarySite.ASCENDING_COLON))
+    assert not any(
+        n.citation.source_id == "tribe" for n in young["regimen-conversion-right-wild-type"].newer_evidence
+    )
 
 
 def test_course_of_administrations_is_referenced_briefly() -> None:
