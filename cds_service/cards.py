@@ -190,9 +190,8 @@ class CardRenderer:
             lines = []
             for note in rec.newer_evidence:
                 status = f", status {note.citation.status}" if note.citation.status else ""
-                default = "adopted as the default" if note.adopted else "not the default here"
                 lines.append(
-                    f"- ⚑ **Newer evidence** ({default}): {note.text} "
+                    f"- ⚑ **Newer evidence** ({note.stance_label}): {note.text} "
                     f"({note.citation.label}, {note.citation.section}{status})"
                 )
             parts.append("**Newer evidence**\n\n" + "\n".join(lines))

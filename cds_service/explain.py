@@ -152,7 +152,7 @@ def explain(evaluation: Evaluation, *, today: date) -> str:
         for disagreement in rec.disagreements:
             lines.append(f"   sources disagree on {disagreement.question}; followed: {disagreement.followed}")
         for note in rec.newer_evidence:
-            lines.append(f"   newer evidence ({note.citation.label}): {note.text}")
+            lines.append(f"   newer evidence, {note.stance_label} ({note.citation.label}): {note.text}")
         for missing in rec.missing:
             lines.append(f"   missing: {missing.label} ({missing.why})")
         for citation in rec.citations:

@@ -161,7 +161,7 @@ def test_page_shows_the_pathway_as_an_ordered_timeline(app: Flask) -> None:
         "Supports, does not replace, the multidisciplinary team's decision.",
         'Knowledge base version <span class="knowledge-version">1.2.3</span>',
         "A preliminary CEA result was ignored.",
-        "Newer evidence, not the default here:",
+        "Newer evidence, differs, not followed:",
         'href="https://doi.org/10.1/x"',
         "Warning</span>",
         "Derived facts the reasoning used",
