@@ -552,6 +552,20 @@ def scenarios() -> dict[str, Patient]:
     p.disease_status("not-detected", "2026-11-15", focus=primary_id)
     cases[p.pid] = p
 
+    p = Patient("anti-egfr-given-ras-mutant")
+    p.primary("sigmoid", "2026-07-01")
+    p.liver_metastases("2026-07-03")
+    p.ecog(1, "2026-07-05")
+    p.cea(60, "2026-07-02")
+    p.kras_variant("NP_004976.2:p.Gly13Asp", "2026-07-20")
+    p.braf("negative", "2026-07-20")
+    p.msi("mss", "2026-07-20")
+    p.lesions(6, 4.8, "2026-07-08", bilobar=True)
+    p.liver_only("2026-07-08")
+    p.mdt("potentially-resectable", "2026-07-15")
+    p.chemotherapy(["oxaliplatin", "fluorouracil", "leucovorin", "cetuximab"], biweekly(2026, 10, 4))
+    cases[p.pid] = p
+
     p = Patient("breast-cancer-liver-metastases")
     p.primary("breast", "2026-06-01")
     p.liver_metastases("2026-06-03")
