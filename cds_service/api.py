@@ -58,10 +58,7 @@ _METRIC_ENDPOINTS = {
 _NOT_STRUCTURE = bytes(sorted(set(range(256)) - set(b'[]{}"')))
 _OPEN_CLOSE = bytes.maketrans(b"[{]}", b"(())")
 _ESCAPE = re.compile(rb"\\.", re.DOTALL)
-OPENAPI_CANDIDATES = (
-    Path(__file__).resolve().parent / "openapi.yaml",
-    Path(__file__).resolve().parent.parent / "docs" / "openapi.yaml",
-)
+OPENAPI_FILE = Path(__file__).resolve().parent / "openapi.yaml"
 
 
 def state() -> AppState:
@@ -234,10 +231,7 @@ def metrics() -> Response:
 @bp.get("/openapi.yaml")
 def openapi() -> Response:
     """The OpenAPI description of this service, for integrators."""
-    path = next((p for p in OPENAPI_CANDIDATES if p.is_file()), None)
-    if path is None:
-        raise NotFound("CDS-404-02", "no such endpoint")
-    return Response(path.read_bytes(), content_type="application/yaml; charset=utf-8")
+    return Response(OPENAPI_FILE.read_bytes(), content_type="application/yaml; charset=utf-8")
 
 
 @bp.get("/healthz")
