@@ -660,7 +660,7 @@ class _Mapper:
     def __init__(self, *, patient_id: str | None, synthea_compat: bool) -> None:
         self.patient_id = _str(patient_id)
         self.synthea_compat = synthea_compat
-        self.notes: list[DataNote] = []
+        self.notes: dict[DataNote, None] = {}
         self.entries: list[_Entry] = []
         self.index: dict[str, _Entry] = {}
         self.patient: _Entry | None = None
@@ -671,10 +671,8 @@ class _Mapper:
     # -- notes and validation ---------------------------------------------------------------------
 
     def note(self, kind: str, message: str, sources: Iterable[str] = ()) -> None:
-        """Record a data note (deduplicated)."""
-        note = DataNote(kind=kind, message=message, sources=tuple(dict.fromkeys(sources)))
-        if note not in self.notes:
-            self.notes.append(note)
+        """Record a data note (deduplicated in constant time: a record may hold thousands of results)."""
+        self.notes.setdefault(DataNote(kind=kind, message=message, sources=tuple(dict.fromkeys(sources))))
 
     def validate(self, entry: _Entry) -> bool:
         """Validate one resource with its R4B model (cached); an invalid one gets a data note."""
