@@ -118,7 +118,7 @@ def read_json_body() -> Any:
     mimetype = request.mimetype or ""
     if mimetype not in _JSON_TYPES:
         raise UnsupportedMediaType("CDS-415-01", "the body must be sent as application/json")
-    raw = request.get_data(cache=False)
+    raw = _read_body(state().settings.max_body_bytes)
     if not raw:
         raise InvalidRequest("CDS-400-01", "the request body is empty")
     try:
@@ -130,6 +130,30 @@ def read_json_body() -> Any:
     if json_nested_deeper_than(raw, state().settings.max_json_depth):
         raise InvalidRequest("CDS-400-06", "the JSON body is nested too deeply")
     return document
+
+
+def _read_body(limit: int) -> bytes:
+    """The raw body, refusing more than ``limit`` bytes however it is sent.
+
+    With a Content-Length, Werkzeug refuses an oversized body before reading it. A chunked body has
+    none, and the WSGI server's stream would silently stop at the limit, so it is read here up to
+    one byte past the limit: a truncated document must never be decoded as if it were whole.
+    """
+    if request.content_length is not None:
+        return request.get_data(cache=False)
+    stream = request.environ.get("wsgi.input")
+    if stream is None:
+        return b""
+    chunks: list[bytes] = []
+    total = 0
+    while True:
+        chunk = stream.read(min(1 << 16, limit + 1 - total))
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+        total += len(chunk)
+        if total > limit:
+            raise PayloadTooLarge("CDS-413-01", "the request body is larger than allowed")
 
 
 def decode_json(raw: bytes) -> Any:

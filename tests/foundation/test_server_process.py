@@ -133,3 +133,36 @@ def test_dockerfile_gunicorn_command_starts_the_app(tmp_path: Path) -> None:
         refused.value.close()
         assert refused.value.code == 401, "discovery needs a client JWT in the container's configuration"
         assert get_json(f"{base}/readyz")["status"] == "ready"
+
+
+def test_chunked_bodies_obey_the_size_limit(tmp_path: Path) -> None:
+    """A chunked body (no Content-Length) is read whole when small and refused with 413 when too big."""
+    import http.client
+
+    port = free_port()
+    env = {"CDS_DATABASE_URL": f"sqlite:///{tmp_path}/chunked.sqlite3", "CDS_MAX_BODY_BYTES": "65536"}
+    command = [str(BIN / "cds-service"), "serve", "--port", str(port), "--workers", "1"]
+    example = (EXAMPLES / "patient-view-crlm.json").read_bytes()
+
+    def post_chunked(body: bytes) -> tuple[int, Any]:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        try:
+            pieces = (body[i : i + 4096] for i in range(0, len(body), 4096))
+            connection.request(
+                "POST",
+                "/cds-services/crlm-patient-view",
+                body=pieces,
+                headers={"Content-Type": "application/json"},
+                encode_chunked=True,
+            )
+            response = connection.getresponse()
+            return response.status, json.loads(response.read())
+        finally:
+            connection.close()
+
+    with server(command, env, port):
+        status, body = post_chunked(example)
+        assert status == 200 and body["cards"]
+        status, body = post_chunked(example + b" " * 200_000)
+        assert status == 413, body
+        assert body["issue"][0]["diagnostics"].startswith("CDS-413-01")
