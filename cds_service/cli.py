@@ -17,9 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from cds_service.config import ConfigError, Settings, load_settings
+from cds_service.core import KnowledgeError
 from cds_service.errors import CdsError, InvalidRequest
 from cds_service.hooks import FHIR_ID, parse_hook_request
 from cds_service.services import ServiceDefinition, ServiceDefinitionError
+from cds_service.storage import StorageError
 
 CLI_NAMESPACE = uuid.UUID("0b5e2f7c-8d3a-5c4e-9f1a-6e2d4c8b7a90")
 
@@ -29,6 +31,16 @@ def _date(text: str) -> date:
         return date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, got {value}")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -56,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--service", default=None)
     commands.add_parser("check", help="validate the configuration, rule base and published profiles")
     audit = commands.add_parser("audit", help="print the audit trail of hook calls as JSON lines")
-    audit.add_argument("--last", type=int, default=None, help="only the last N records")
+    audit.add_argument("--last", type=_positive, default=None, help="only the last N records")
     return parser
 
 
@@ -86,6 +98,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"cds-service: configuration error: {exc}", file=sys.stderr)
         return 2
+    except KnowledgeError as exc:
+        print(f"cds-service: invalid rule base: {exc}", file=sys.stderr)
+        return 2
+    except StorageError as exc:
+        print(f"cds-service: database error: {exc}", file=sys.stderr)
+        return 2
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
@@ -101,7 +119,9 @@ def _read_json(file: str) -> Any:
     raw = sys.stdin.buffer.read() if file == "-" else Path(file).read_bytes()
     try:
         return json.loads(raw), raw
-    except (ValueError, RecursionError):
+    except RecursionError:
+        raise InvalidRequest("CDS-400-06", "the input is nested too deeply") from None
+    except ValueError:
         raise InvalidRequest("CDS-400-01", "the input is not valid JSON") from None
 
 
@@ -114,12 +134,17 @@ def request_from_bundle(bundle: dict[str, Any], service: ServiceDefinition, raw:
     over the service's prefetch keys by resource type, as an EHR answering the templates would;
     Medication resources go with the medication keys so references resolve.
     """
-    resources = _as_stored(_resources(bundle))
+    try:
+        resources = _as_stored(_resources(bundle))
+    except RecursionError:
+        raise InvalidRequest("CDS-400-06", "the Bundle is nested too deeply") from None
     patients = [(full_url, r) for full_url, r in resources if r.get("resourceType") == "Patient"]
     if len(patients) != 1:
         raise InvalidRequest("CDS-400-07", f"the Bundle must hold exactly one Patient, found {len(patients)}")
     full_url, patient = patients[0]
     patient_id = patient.get("id") or (full_url or "").rsplit(":", 1)[-1].rsplit("/", 1)[-1]
+    if not isinstance(patient_id, str) or not FHIR_ID.fullmatch(patient_id):
+        raise InvalidRequest("CDS-400-07", "the Bundle's Patient has no valid id, and its fullUrl names none")
     prefetch: dict[str, Any] = {}
     for key, template in service.prefetch.items():
         resource_type = template.split("?", 1)[0].split("/", 1)[0]
@@ -243,15 +268,18 @@ def _audit(settings: Settings, last: int | None) -> int:
 
 
 def _check(settings: Settings) -> int:
-    from cds_service.app import build_decision_path
-    from cds_service.auth import load_trusted_clients
+    """Build everything the server builds at start-up, so what passes here starts there."""
+    from cds_service.app import build_state
 
-    clients = load_trusted_clients(settings)
-    if settings.auth and not clients:
-        raise ConfigError("authentication is on but no trusted CDS clients are configured")
-    registry, path = build_decision_path(settings, None)
+    state = build_state(settings)
+    state.store.ping()
+    auth = (
+        f"{len(state.authenticator.clients)} trusted client(s)"
+        if state.authenticator is not None
+        else "authentication OFF"
+    )
     print(
-        f"ok: {len(registry.services)} service(s), knowledge base {path.knowledge.version}, "
-        f"profiles in {settings.profiles_dir}"
+        f"ok: {len(state.registry.services)} service(s), knowledge base {state.knowledge.version}, "
+        f"{auth}, database reachable, profiles in {settings.profiles_dir}"
     )
     return 0

@@ -175,3 +175,37 @@ def test_transaction_bundles_reference_their_patient_as_a_server_would(
     assert status == 0
     assert "primary.condition: http://snomed.info/sct|363406005" in out
     assert "of another patient" not in out
+
+
+def test_unreachable_database_exits_2_without_a_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`check` and `init-db` with an unreachable database end with one line and status 2."""
+    monkeypatch.setenv("CDS_DATABASE_URL", "postgresql://nobody:secret@127.0.0.1:1/none")
+    for command in (["check"], ["init-db"]):
+        status, _, err = run_cli(command, monkeypatch)
+        assert status == 2
+        assert err.startswith("cds-service: database error:") and "Traceback" not in err
+        assert "secret" not in err
+
+
+def test_check_refuses_what_start_up_refuses(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """With authentication on, `check` fails like the server does when trusted clients are missing."""
+    monkeypatch.setenv("CDS_AUTH", "on")
+    monkeypatch.setenv("CDS_DATABASE_URL", f"sqlite:///{tmp_path}/c.sqlite3")
+    status, _, err = run_cli(["check"], monkeypatch)
+    assert status == 2 and "no trusted CDS clients" in err
+
+
+def test_deeply_nested_bundle_is_refused(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A Bundle nested deeper than Python can walk is refused with CDS-400-06, not a RecursionError."""
+    depth = 700
+    deep = '{"reference": "urn:uuid:p", "next": ' * depth + '{"x": 1}' + "}" * depth
+    bundle = (
+        '{"resourceType": "Bundle", "type": "collection", "entry": ['
+        '{"fullUrl": "urn:uuid:p", "resource": {"resourceType": "Patient"}},'
+        '{"fullUrl": "urn:uuid:o", "resource": {"resourceType": "Observation", "deep": ' + deep + "}}]}"
+    )
+    path = tmp_path / "deep.json"
+    path.write_text(bundle)
+    status, _, err = run_cli(["evaluate", str(path)], monkeypatch)
+    assert status == 2
+    assert json.loads(err)["issue"][0]["diagnostics"].startswith("CDS-400-06")
