@@ -182,7 +182,9 @@ def call_service(service_id: str) -> Response:
     app_state = state()
     service = app_state.registry.get(service_id)
     g.service = service.id
-    hook_request = parse_hook_request(read_json_body(), expected_hook=service.hook)
+    hook_request = parse_hook_request(
+        read_json_body(), expected_hook=service.hook, prefetch_keys=service.prefetch
+    )
     g.hook_instance = hook_request.hook_instance
     g.patient_ref = patient_ref(app_state.audit_key, hook_request.patient_id)
     refused_server = hook_request.fhir_server is not None and not _fhir_server_allowed(

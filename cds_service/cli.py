@@ -226,7 +226,9 @@ def _evaluate(settings: Settings, args: argparse.Namespace) -> int:
             service = next(s for s in registry.services.values() if s.hook == "patient-view")
         if "resourceType" in document and "hook" not in document:
             document = request_from_bundle(document, service, raw)
-        hook_request = parse_hook_request(document, expected_hook=service.hook)
+        hook_request = parse_hook_request(
+            document, expected_hook=service.hook, prefetch_keys=service.prefetch
+        )
         today = args.today or date.today()
         base = settings.public_base_url or f"http://{settings.host}:{settings.port}"
         evaluation = path.evaluate(hook_request, service, today=today, base_url=base)

@@ -7,6 +7,7 @@ diagnostic per problem. Unknown fields (including ``extension``) are tolerated a
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -16,6 +17,7 @@ from cds_service.errors import InvalidRequest
 
 FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
 _REFERENCE = re.compile(r"(Practitioner|PractitionerRole|Patient|RelatedPerson)/([A-Za-z0-9\-.]{1,64})")
+HOOK_INSTANCE = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
 _RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})")
 
 
@@ -81,8 +83,19 @@ def _string(body: dict[str, Any], name: str, problems: list[str], *, required: b
     return value
 
 
-def parse_hook_request(body: Any, *, expected_hook: str) -> HookRequest:
-    """Validate a decoded hook request body for a service answering ``expected_hook``."""
+def _shown(key: str) -> str:
+    """A client-chosen name, cut short enough to echo in an error message."""
+    return key if len(key) <= 64 else key[:61] + "..."
+
+
+def parse_hook_request(
+    body: Any, *, expected_hook: str, prefetch_keys: Collection[str] | None = None
+) -> HookRequest:
+    """Validate a decoded hook request body for a service answering ``expected_hook``.
+
+    With ``prefetch_keys`` (the service's templates), prefetch entries under other keys are dropped
+    unread: CDS Hooks forbids sending other services' prefetch, and nothing here uses them.
+    """
     if not isinstance(body, dict):
         raise InvalidRequest("CDS-400-02", "the request body must be a JSON object")
     problems: list[str] = []
@@ -90,6 +103,9 @@ def parse_hook_request(body: Any, *, expected_hook: str) -> HookRequest:
     if hook is not None and hook != expected_hook:
         problems.append(f"'hook' must be '{expected_hook}' for this service")
     hook_instance = _string(body, "hookInstance", problems, required=True)
+    if hook_instance is not None and not HOOK_INSTANCE.fullmatch(hook_instance):
+        problems.append("'hookInstance' must be an id of at most 128 letters, digits and . _ : - (a UUID)")
+        hook_instance = None
     fhir_server = _string(body, "fhirServer", problems, required=False)
     if fhir_server is not None:
         parts = urlsplit(fhir_server)
@@ -123,9 +139,11 @@ def parse_hook_request(body: Any, *, expected_hook: str) -> HookRequest:
     if not isinstance(prefetch, dict):
         problems.append("'prefetch' must be an object")
         prefetch = {}
+    if prefetch_keys is not None:
+        prefetch = {k: v for k, v in prefetch.items() if k in prefetch_keys}
     for key, value in prefetch.items():
         if value is not None and not (isinstance(value, dict) and isinstance(value.get("resourceType"), str)):
-            problems.append(f"prefetch '{key}' must be a FHIR resource, a Bundle or null")
+            problems.append(f"prefetch '{_shown(key)}' must be a FHIR resource, a Bundle or null")
 
     if problems or hook is None or hook_instance is None or patient_id is None:
         raise InvalidRequest("CDS-400-03", "invalid CDS Hooks request", tuple(problems))
@@ -178,12 +196,27 @@ class FeedbackItem:
     document: dict[str, Any]
 
 
+MAX_FEEDBACK_ITEMS = 100
+MAX_ID_LENGTH = 128
+MAX_COMMENT_LENGTH = 4000
+MAX_CODING_LENGTH = 512
+
+
 def parse_feedback(body: Any) -> tuple[FeedbackItem, ...]:
-    """Validate a feedback body: ``{"feedback": [...]}`` or a bare single item (HAPI's shape)."""
+    """Validate a feedback body: ``{"feedback": [...]}`` or a bare single item (HAPI's shape).
+
+    Sizes are bounded (items per call, id and comment lengths): feedback is stored for good, so a
+    client must not be able to fill the database with one call.
+    """
     if isinstance(body, dict) and "feedback" in body:
         items = body["feedback"]
         if not isinstance(items, list) or not items:
             raise InvalidRequest("CDS-400-04", "'feedback' must be a non-empty array")
+        if len(items) > MAX_FEEDBACK_ITEMS:
+            raise InvalidRequest(
+                "CDS-400-04",
+                f"'feedback' holds {len(items)} items; send at most {MAX_FEEDBACK_ITEMS} per call",
+            )
     elif isinstance(body, dict):
         items = [body]
     else:
@@ -205,7 +238,7 @@ def _parse_feedback_item(item: Any, where: str, problems: list[str]) -> Feedback
         problems.append(f"{where} must be an object")
         return None
     card = item.get("card")
-    if not isinstance(card, str) or not card:
+    if not isinstance(card, str) or not card or len(card) > MAX_ID_LENGTH:
         problems.append(f"{where}.card must be the card's uuid")
     outcome = item.get("outcome")
     if outcome not in ("accepted", "overridden"):
@@ -216,8 +249,13 @@ def _parse_feedback_item(item: Any, where: str, problems: list[str]) -> Feedback
     accepted: list[str] = []
     suggestions = item.get("acceptedSuggestions")
     if suggestions is not None:
-        if not isinstance(suggestions, list) or not all(
-            isinstance(s, dict) and isinstance(s.get("id"), str) and s["id"] for s in suggestions
+        if (
+            not isinstance(suggestions, list)
+            or len(suggestions) > MAX_FEEDBACK_ITEMS
+            or not all(
+                isinstance(s, dict) and isinstance(s.get("id"), str) and 0 < len(s["id"]) <= MAX_ID_LENGTH
+                for s in suggestions
+            )
         ):
             problems.append(f"{where}.acceptedSuggestions must be an array of {{'id': uuid}}")
         else:
@@ -237,10 +275,14 @@ def _parse_feedback_item(item: Any, where: str, problems: list[str]) -> Feedback
                 isinstance(coding, dict)
                 and isinstance(coding.get("code"), str)
                 and isinstance(coding.get("system"), str)
+                and len(coding["code"]) + len(coding["system"]) <= MAX_CODING_LENGTH
             ):
                 problems.append(f"{where}.overrideReason.reason must be a Coding with system and code")
-            if comment is not None and not isinstance(comment, str):
-                problems.append(f"{where}.overrideReason.userComment must be a string")
+            if comment is not None and not (isinstance(comment, str) and len(comment) <= MAX_COMMENT_LENGTH):
+                limit = MAX_COMMENT_LENGTH
+                problems.append(
+                    f"{where}.overrideReason.userComment must be a string of at most {limit} characters"
+                )
     if not (isinstance(card, str) and isinstance(outcome, str) and isinstance(timestamp, str)):
         return None
     return FeedbackItem(

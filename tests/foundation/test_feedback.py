@@ -147,3 +147,34 @@ def test_feedback_for_unknown_service_is_404(client: FlaskClient) -> None:
     """Feedback to an unknown service id gives 404."""
     item = {"card": "c", "outcome": "overridden", "outcomeTimestamp": "2026-12-01T10:00:00Z"}
     assert_operation_outcome(post_json(client, "/cds-services/nope/feedback", {"feedback": [item]}), 404)
+
+
+@pytest.mark.parametrize(
+    ("body", "fragment"),
+    [
+        (
+            {
+                "feedback": [
+                    {"card": "c", "outcome": "overridden", "outcomeTimestamp": "2026-12-01T10:00:00Z"}
+                ]
+                * 101
+            },
+            "at most 100 per call",
+        ),
+        ({"card": "c" * 129, "outcome": "overridden", "outcomeTimestamp": "2026-12-01T10:00:00Z"}, "card"),
+        (
+            {
+                "card": "c",
+                "outcome": "overridden",
+                "outcomeTimestamp": "2026-12-01T10:00:00Z",
+                "overrideReason": {"userComment": "x" * 4001},
+            },
+            "at most 4000 characters",
+        ),
+    ],
+)
+def test_oversized_feedback_is_refused(app: Flask, client: FlaskClient, body: Any, fragment: str) -> None:
+    """Feedback is bounded: too many items, an over-long card id or comment get 400 and store nothing."""
+    response = assert_operation_outcome(post_json(client, FEEDBACK, body), 400)
+    assert fragment in json.dumps(response)
+    assert stored(app) == []

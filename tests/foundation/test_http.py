@@ -321,3 +321,22 @@ class TestHealth:
         store = SqliteStore(tmp_path / "ready.sqlite3")
         app = create_app(settings, store=store)
         assert_operation_outcome(app.test_client().get("/readyz"), 503, "CDS-503-01")
+
+
+class TestClientChosenValues:
+    """Values a client chooses are bounded before they reach logs, the audit trail or error messages."""
+
+    def test_over_long_hook_instance_is_refused(self, client: FlaskClient) -> None:
+        """A hookInstance that is not a short id gives 400, so it cannot carry text into the logs."""
+        request = example_request()
+        request["hookInstance"] = "JohnSmith-MRN-12345-" + "A" * 300
+        body = assert_operation_outcome(post_json(client, SERVICE, request), 400, "CDS-400-03")
+        assert "JohnSmith" not in json.dumps(body)
+
+    def test_other_prefetch_keys_are_ignored_unread(self, client: FlaskClient) -> None:
+        """Prefetch under keys the service did not ask for is dropped, never echoed or validated."""
+        request = example_request()
+        request["prefetch"]["K" * 10_000] = 5
+        response = post_json(client, SERVICE, request)
+        assert response.status_code == 200
+        assert response.get_json() == post_json(client, SERVICE, example_request()).get_json()
