@@ -75,23 +75,37 @@ def resolve_prefetch(
     """Resolve every prefetch key of ``service`` for ``request`` (see the module docstring)."""
     documents: dict[str, Any] = {}
     missing: dict[str, str] = {}
-    for key in service.prefetch:
+    for key, template in service.prefetch.items():
         value = request.prefetch.get(key, _ABSENT)
+        expected = _expected_type(template)
         if value is _ABSENT:
             missing[key] = "not prefetched"
         elif _is_operation_outcome(value):
             missing[key] = "the EHR reported an error for this prefetch"
+        elif value is not None and value.get("resourceType") != expected:
+            missing[key] = f"the EHR sent a {_shown_type(value)} where a {expected} was expected"
         else:
             documents[key] = value
 
     notes: list[PrefetchNote] = []
     fetched: list[str] = []
+    deadline = clock() + budget_seconds
+    for key, value in list(documents.items()):
+        next_url = _next_page(value)
+        if next_url is None:
+            continue
+        completed = _complete_pages(request, value, next_url, fetch, deadline)
+        if isinstance(completed, str):
+            notes.append(PrefetchNote(key, completed))
+        else:
+            documents[key] = completed
+            fetched.append(key)
     if missing:
         if request.fhir_server is None or fetch is None:
             for key, why in missing.items():
                 notes.append(PrefetchNote(key, f"{why}; no FHIR server to fetch it from"))
         else:
-            results = _fetch_all(request, service, missing, fetch, clock() + budget_seconds)
+            results = _fetch_all(request, service, missing, fetch, deadline)
             for key, outcome in results.items():
                 if isinstance(outcome, FetchError):
                     notes.append(PrefetchNote(key, f"{missing[key]}; fetching it failed: {outcome}"))
@@ -110,6 +124,53 @@ def resolve_prefetch(
 
 
 _ABSENT = object()
+
+
+def _expected_type(template: str) -> str:
+    """``Bundle`` for a search template, else the resource type a read template names."""
+    return "Bundle" if "?" in template else template.split("/", 1)[0]
+
+
+def _shown_type(value: dict[str, Any]) -> str:
+    resource_type = value.get("resourceType")
+    return resource_type[:40] if isinstance(resource_type, str) else "non-FHIR object"
+
+
+def _next_page(value: Any) -> str | None:
+    """The ``next`` link of a prefetched search Bundle, if the EHR sent only its first page."""
+    if not isinstance(value, dict) or value.get("resourceType") != "Bundle":
+        return None
+    for link in value.get("link") or []:
+        if isinstance(link, dict) and link.get("relation") == "next" and isinstance(link.get("url"), str):
+            url: str = link["url"]
+            return url
+    return None
+
+
+def _complete_pages(
+    request: HookRequest, first: dict[str, Any], next_url: str, fetch: Fetcher | None, deadline: float
+) -> dict[str, Any] | str:
+    """The prefetched first page with the remaining pages read from the EHR, or why they could not be.
+
+    CDS Hooks lets the EHR paginate prefetch; a page read as if it were the whole result would hide
+    data (a RAS result on page two), so the remaining pages are read from the same FHIR server, and
+    when they cannot be the cards say the data is incomplete.
+    """
+    entries = list(first.get("entry") or [])
+    shown = f"the EHR sent one page ({len(entries)} entries) of a longer result"
+    base = request.fhir_server
+    if base is None or fetch is None:
+        return f"{shown}; no FHIR server to read the rest from"
+    if not next_url.startswith(base + "/") and not next_url.startswith(base + "?"):
+        return f"{shown}; its next page is on another server and was not read"
+    token = request.fhir_authorization.access_token if request.fhir_authorization else None
+    try:
+        rest = fetch(next_url, token, deadline)
+    except FetchError as exc:
+        return f"{shown}; reading the rest failed: {exc}"
+    merged = {k: v for k, v in first.items() if k not in {"entry", "link"}}
+    merged["entry"] = entries + list(rest.get("entry") or [])
+    return merged
 
 
 def _fetch_all(

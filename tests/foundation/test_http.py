@@ -340,3 +340,55 @@ class TestClientChosenValues:
         response = post_json(client, SERVICE, request)
         assert response.status_code == 200
         assert response.get_json() == post_json(client, SERVICE, example_request()).get_json()
+
+
+class TestPrefetchShapes:
+    """Prefetch of the wrong type, or only a first page, is never read as if it were the data asked for."""
+
+    @pytest.mark.parametrize(
+        ("key", "value"),
+        [
+            ("patient", {"resourceType": "Banana", "id": "p1"}),
+            ("conditions", {"resourceType": "Observation"}),
+        ],
+    )
+    def test_wrong_resource_type_in_a_required_key_is_412(
+        self, client: FlaskClient, key: str, value: dict[str, Any]
+    ) -> None:
+        """A resource of the wrong type under a required key counts as missing: 412 without a FHIR server."""
+        request = example_request()
+        request["prefetch"][key] = value
+        body = assert_operation_outcome(post_json(client, SERVICE, request), 412, "CDS-412-01")
+        assert "was expected" in json.dumps(body)
+
+    def test_first_page_only_is_completed_from_the_fhir_server(self, client: FlaskClient) -> None:
+        """A paginated prefetch is completed by reading its next pages from fhirServer."""
+        full = example_request()
+        entries = full["prefetch"]["observations"]["entry"]
+        request = copy.deepcopy(full)
+        with running_mock_fhir() as fhir:
+            request["fhirServer"] = fhir.base_url
+            request["prefetch"]["observations"] = {
+                "resourceType": "Bundle",
+                "type": "searchset",
+                "total": len(entries),
+                "link": [{"relation": "next", "url": f"{fhir.base_url}/Observation?page=2"}],
+                "entry": entries[:3],
+            }
+            fhir.json(
+                "Observation?page=2", {"resourceType": "Bundle", "type": "searchset", "entry": entries[3:]}
+            )
+            response = post_json(client, SERVICE, request)
+            assert [path for path, _ in fhir.requests] == ["Observation?page=2"]
+        assert response.get_json() == post_json(client, SERVICE, full).get_json()
+
+    def test_first_page_only_without_fhir_server_is_named_on_the_cards(self, client: FlaskClient) -> None:
+        """Without a FHIR server to read the rest, the cards say the observations are incomplete."""
+        request = example_request()
+        observations = request["prefetch"]["observations"]
+        observations["link"] = [
+            {"relation": "next", "url": "https://ehr.example.org/fhir/Observation?page=2"}
+        ]
+        body = post_json(client, SERVICE, request).get_json()
+        assert_conformant_response(body)
+        assert any("one page" in card["detail"] for card in body["cards"])
