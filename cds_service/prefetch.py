@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from cds_service.errors import PrefetchUnavailable
-from cds_service.hooks import HookRequest
+from cds_service.hooks import FHIR_ID, HookRequest
 from cds_service.services import ServiceDefinition, render_template
 
 
@@ -113,6 +113,14 @@ def resolve_prefetch(
                     documents[key] = outcome
                     fetched.append(key)
 
+    if request.fhir_server is not None and fetch is not None:
+        medications, unread = _referenced_medications(request, documents, fetch, deadline)
+        if medications is not None:
+            documents[REFERENCED_MEDICATIONS] = medications
+            fetched.append(REFERENCED_MEDICATIONS)
+        if unread is not None:
+            notes.append(PrefetchNote(REFERENCED_MEDICATIONS, unread))
+
     unavailable_required = sorted(n.key for n in notes if n.key in service.required_prefetch)
     if unavailable_required:
         raise PrefetchUnavailable(
@@ -124,6 +132,61 @@ def resolve_prefetch(
 
 
 _ABSENT = object()
+REFERENCED_MEDICATIONS = "referencedMedications"
+MAX_REFERENCED_MEDICATIONS = 50
+
+
+def _referenced_medications(
+    request: HookRequest, documents: dict[str, Any], fetch: Fetcher, deadline: float
+) -> tuple[dict[str, Any] | None, str | None]:
+    """Read the Medications that medication records reference but the EHR did not include.
+
+    An order coded as ``medicationReference: Medication/123`` names its drug only in that
+    Medication; CDS Hooks 2.0's recommended prefetch queries cannot ``_include`` it, so without this
+    read prior oxaliplatin would be unknown. Returns a searchset of what was read and, when some
+    could not be read, why (the cards then say the drug history is incomplete).
+    """
+    present: set[str] = set()
+    wanted: dict[str, None] = {}
+    for document in documents.values():
+        for resource in _resources_of(document):
+            if resource.get("resourceType") == "Medication" and isinstance(resource.get("id"), str):
+                present.add(resource["id"])
+            reference = resource.get("medicationReference")
+            target = reference.get("reference") if isinstance(reference, dict) else None
+            if isinstance(target, str) and target.startswith("Medication/"):
+                medication_id = target.removeprefix("Medication/")
+                if FHIR_ID.fullmatch(medication_id):
+                    wanted[medication_id] = None
+    missing = [m for m in wanted if m not in present]
+    if not missing:
+        return None, None
+    token = request.fhir_authorization.access_token if request.fhir_authorization else None
+    read: list[dict[str, Any]] = []
+    failures = 0
+    for medication_id in missing[:MAX_REFERENCED_MEDICATIONS]:
+        try:
+            read.append(
+                {"resource": fetch(f"{request.fhir_server}/Medication/{medication_id}", token, deadline)}
+            )
+        except FetchError:
+            failures += 1
+    failures += max(0, len(missing) - MAX_REFERENCED_MEDICATIONS)
+    bundle = {"resourceType": "Bundle", "type": "searchset", "entry": read} if read else None
+    why = f"{failures} referenced Medication(s) could not be read from the FHIR server" if failures else None
+    return bundle, why
+
+
+def _resources_of(document: Any) -> list[dict[str, Any]]:
+    if not isinstance(document, dict):
+        return []
+    if document.get("resourceType") != "Bundle":
+        return [document]
+    return [
+        e["resource"]
+        for e in document.get("entry") or []
+        if isinstance(e, dict) and isinstance(e.get("resource"), dict)
+    ]
 
 
 def _expected_type(template: str) -> str:

@@ -392,3 +392,36 @@ class TestPrefetchShapes:
         body = post_json(client, SERVICE, request).get_json()
         assert_conformant_response(body)
         assert any("one page" in card["detail"] for card in body["cards"])
+
+
+def test_referenced_medications_are_read_from_the_fhir_server(client: FlaskClient) -> None:
+    """An order naming its drug only through medicationReference gets that Medication read from fhirServer."""
+    request = example_request()
+    order = {
+        "resourceType": "MedicationRequest",
+        "id": "order-ox",
+        "status": "completed",
+        "intent": "order",
+        "medicationReference": {"reference": "Medication/ox1"},
+        "subject": {"reference": "Patient/crlm-example-1"},
+        "authoredOn": "2026-10-20",
+    }
+    request["prefetch"]["medicationRequests"] = {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "entry": [{"resource": order}],
+    }
+    medication = {
+        "resourceType": "Medication",
+        "id": "ox1",
+        "code": {"coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "1736776"}]},
+    }
+    without_server = post_json(client, SERVICE, request).get_json()
+    with running_mock_fhir() as fhir:
+        fhir.json("Medication/ox1", medication)
+        request["fhirServer"] = fhir.base_url
+        with_server = post_json(client, SERVICE, request).get_json()
+        assert [path for path, _ in fhir.requests] == ["Medication/ox1"]
+    assert "MedicationRequest/order-ox" in json.dumps(with_server)
+    assert "oxaliplatin" in json.dumps(with_server).lower()
+    assert with_server != without_server
