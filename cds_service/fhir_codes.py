@@ -1937,14 +1937,18 @@ OBSERVATION_QUERY_SUFFIX: Final = "&_sort=-date&_count=200"
 
 
 def observation_prefetch_template() -> str:
-    """The ``observations`` prefetch template: this patient's Observations with exactly the codes read.
+    """The ``observations`` prefetch template: this patient's Observations with the codes read.
 
-    Uses only CDS Hooks 2.0 tokens (``{{context.patientId}}``) and the recommended query subset
-    (a reference parameter, a token list, ``_sort`` and ``_count``).
+    Codes are listed without their systems: with ``system|`` prefixes the query grew past 2,000
+    characters, beyond the default URL limits of common FHIR server front ends (IIS's 2,048-byte
+    query string, for one). A code value alone matches it in any system, which can only add results;
+    the mapping still matches system and code. Uses only CDS Hooks 2.0 tokens
+    (``{{context.patientId}}``) and the recommended query subset (a reference parameter, a token list,
+    ``_sort`` and ``_count``).
     """
     codes: list[str] = []
     for table in OBSERVATION_CODE_TABLES:
-        codes.extend(f"{c.system}|{c.code}" for c in table.concepts if f"{c.system}|{c.code}" not in codes)
+        codes.extend(c.code for c in table.concepts if c.code not in codes)
     return "Observation?patient={{context.patientId}}&code=" + ",".join(codes) + OBSERVATION_QUERY_SUFFIX
 
 

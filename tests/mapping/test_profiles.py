@@ -7,7 +7,7 @@ import re
 from datetime import date
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, quote, urlsplit
 
 import pytest
 from fhir.resources.R4B import get_fhir_model_class
@@ -142,12 +142,20 @@ def _prefetch() -> dict[str, str]:
 
 
 def test_prefetch_observation_codes_equal_the_codes_read() -> None:
-    """The observations template requests exactly the Observation codes the mapping reads."""
+    """The observations template requests exactly the Observation code values the mapping reads."""
     template = _prefetch()["observations"]
     query = dict(parse_qsl(urlsplit(template).query))
-    requested = {tuple(token.split("|", 1)) for token in query["code"].split(",")}
-    assert requested == fc.observation_codes()
+    requested = query["code"].split(",")
+    assert len(requested) == len(set(requested))
+    assert set(requested) == {code for _, code in fc.observation_codes()}
     assert template == fc.observation_prefetch_template()
+
+
+def test_prefetch_templates_fit_common_url_limits() -> None:
+    """Every template, filled and percent-encoded, stays under 2,048 bytes (IIS's default query limit)."""
+    for key, template in _prefetch().items():
+        filled = template.replace("{{context.patientId}}", "a" * 64)
+        assert len(quote(filled, safe="/?=&,")) < 2048, key
 
 
 def test_prefetch_uses_only_safe_tokens_and_the_recommended_query_subset() -> None:
