@@ -649,6 +649,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--synthea", type=Path, default=payloads.DEFAULT_SYNTHEA, help="directory of the Synthea CRC bundles"
     )
     args = parser.parse_args(argv)
+    if not args.synthea.is_dir():
+        print(f"python -m bench: no Synthea bundles at {args.synthea}; pass --synthea DIR", file=sys.stderr)
+        return 2
     config = Config.smoke() if args.smoke else Config.quick() if args.quick else Config()
     gc.collect()
     result = run(config, args.synthea, args.out)

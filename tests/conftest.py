@@ -73,3 +73,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def _update_golden(request: pytest.FixtureRequest) -> bool:
     """True when the run should rewrite golden files instead of comparing."""
     return bool(request.config.getoption("--update-golden"))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Register the marker of tests that read the shared FHIR data beside the repository."""
+    config.addinivalue_line("markers", "shared_data: reads the FHIR bundles in ../shared/data")
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Tests marked ``shared_data`` skip, with the reason, when ../shared/data is absent (fail in CI)."""
+    from tests.support import SHARED_DATA
+
+    if item.get_closest_marker("shared_data") is None or SHARED_DATA.is_dir():
+        return
+    reason = f"the shared FHIR data is not at {SHARED_DATA} (the workspace places it beside the repository)"
+    if os.environ.get("CRLM_TEST_REQUIRE_ALL") == "1":
+        pytest.fail(reason)
+    pytest.skip(reason)

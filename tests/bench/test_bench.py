@@ -16,6 +16,8 @@ from bench import payloads
 from cds_service.config import load_settings
 from cds_service.services import load_registry
 
+pytestmark = pytest.mark.shared_data
+
 ROOT = Path(__file__).resolve().parents[2]
 
 

@@ -143,6 +143,7 @@ def test_invalid_configuration_exits_2(monkeypatch: pytest.MonkeyPatch) -> None:
     assert status == 2 and "CDS_PORT" in err
 
 
+@pytest.mark.shared_data
 @pytest.mark.parametrize("bundle", sorted(SYNTHEA_DIR.glob("*.json")), ids=lambda p: p.stem.split("_")[0])
 def test_synthea_bundles_pass_through_evaluate_and_http(
     bundle: Path, client: FlaskClient, monkeypatch: pytest.MonkeyPatch
@@ -158,6 +159,7 @@ def test_synthea_bundles_pass_through_evaluate_and_http(
     assert_conformant_response(response.get_json())
 
 
+@pytest.mark.shared_data
 @pytest.mark.parametrize(
     "name",
     [

@@ -32,6 +32,8 @@ from tests.mapping.support import (
     snomed,
 )
 
+pytestmark = pytest.mark.shared_data
+
 BUNDLES = sorted(p for p in SHARED_DATA.rglob("*.json") if load(p).get("resourceType") == "Bundle")
 SYNTHEA_PRIMARY = {
     "Bambi_Murray": ("363406005", "III"),

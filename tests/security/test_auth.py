@@ -316,6 +316,7 @@ def test_oracle_health_preset_accepts_only_jkus_listed_by_the_directory(tmp_path
         )
 
 
+@pytest.mark.shared_data
 def test_presets_resolve_to_the_documented_settings(tmp_path: Path) -> None:
     """Sandbox (demo only, its public key inline), Oracle Health and per-customer Epic presets."""
     entries = [
