@@ -1,4 +1,4 @@
-# The CRLM CDS Hooks service: gunicorn serving cds_service.wsgi:app as a non-root user.
+# The CRLM CDS Hooks service: `cds-service serve` (gunicorn, CDS_HOST/CDS_PORT/CDS_WORKERS) as a non-root user.
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
@@ -13,11 +13,11 @@ RUN pip install . \
     && chown cds /app/var
 
 USER cds
-ENV CDS_HOST=0.0.0.0 CDS_PORT=8080 CDS_DATABASE_URL=sqlite:////app/var/cds-service.sqlite3
+ENV CDS_HOST=0.0.0.0 CDS_PORT=8080 CDS_WORKERS=2 CDS_DATABASE_URL=sqlite:////app/var/cds-service.sqlite3
 EXPOSE 8080
 VOLUME ["/app/var"]
 
 HEALTHCHECK --interval=30s --timeout=3s --start-period=20s --retries=3 \
-    CMD ["python", "-c", "import urllib.request, sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:8080/healthz', timeout=2).status != 200)"]
+    CMD ["python", "-c", "import os, sys, urllib.request; sys.exit(urllib.request.urlopen('http://127.0.0.1:%s/healthz' % os.environ.get('CDS_PORT', '8080'), timeout=2).status != 200)"]
 
-CMD ["gunicorn", "--bind", "0.0.0.0:8080", "--workers", "2", "--preload", "--timeout", "30", "cds_service.wsgi:app"]
+CMD ["cds-service", "serve"]

@@ -101,7 +101,7 @@ class Settings:
     workers: int = 2
     public_base_url: str = ""
     cors_origins: tuple[str, ...] = ("*",)
-    max_body_bytes: int = 64 * 1024 * 1024
+    max_body_bytes: int = 32 * 1024 * 1024
     max_json_depth: int = 64
     database_url: str = "sqlite:///var/cds-service.sqlite3"
     profiles_dir: Path = field(default_factory=_default_profiles_dir)
