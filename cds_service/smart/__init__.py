@@ -4,7 +4,8 @@ An EHR launches it from a card; it reads the patient's data from the EHR's FHIR 
 the EHR grants, runs the hook's own decision path (:meth:`DecisionPath.evaluate`) and shows the whole
 picture on one server-rendered page: facts with their sources, the pathway, alternatives, warnings,
 missing data and citations. Modules: :mod:`.views` (routes), :mod:`.oauth` (SMART client),
-:mod:`.sessions` (server-side sessions), :mod:`.page` (page content), :mod:`.demo` (demo mode).
+:mod:`.sessions` (server-side sessions), :mod:`.page` (page content), :mod:`.demo` (demo mode),
+:mod:`.errorpages` (error answers).
 See ``docs/smart-app.md``.
 """
 
@@ -52,7 +53,7 @@ def smart_app_enabled(settings: Settings) -> bool:
 def init_app(app: Flask) -> None:
     """Register the app (and, in demo mode, the demo) on ``app``; the store comes from its state."""
     from cds_service.app import STATE_KEY
-    from cds_service.smart import demo, views
+    from cds_service.smart import demo, errorpages, views
 
     app_state = app.extensions[STATE_KEY]
     settings = app_state.settings
@@ -62,6 +63,7 @@ def init_app(app: Flask) -> None:
     patients = load_demo_patients(demo_folders(settings.profiles_dir)) if settings.smart_demo else {}
     app.extensions[RUNTIME_KEY] = SmartRuntime(SessionVault(app_state.store, secret), http, patients)
     app.register_blueprint(views.bp)
+    app.before_request(errorpages.routing_error)
     if settings.smart_demo:
         app.register_blueprint(demo.bp)
         get_logger().warning(

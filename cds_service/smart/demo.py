@@ -16,18 +16,21 @@ for a demo, never for patient data). Every page says DEMO.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Blueprint, Response, abort, redirect, render_template, request
-from itsdangerous import BadSignature, URLSafeTimedSerializer
+from flask import Blueprint, Response, redirect, render_template, request
+from itsdangerous import BadData, URLSafeTimedSerializer
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from cds_service.api import base_url, json_response, state
 from cds_service.cards import SMART_LAUNCH_PATH
 from cds_service.hooks import FHIR_ID, parse_hook_request
+from cds_service.smart import errorpages
+from cds_service.smart.errors import BadLaunch, NotAvailable
 from cds_service.smart.headers import security_headers
 from cds_service.smart.oauth import pkce_challenge
 from cds_service.smart.page import human_name
@@ -37,9 +40,13 @@ DEMO_CLIENT_ID = "crlm-cds-demo"
 CODE_SECONDS = 120
 TOKEN_SECONDS = 3600
 LAUNCH_SECONDS = 600
+MAX_APP_CONTEXT = 512
+_CODE_VERIFIER = re.compile(r"[A-Za-z0-9._~-]{43,128}")
+_RESOURCE_TYPE = re.compile(r"[A-Z][A-Za-z]{1,63}")
 
 bp = Blueprint("smart_demo", __name__, url_prefix=DEMO_PREFIX, template_folder="templates")
 bp.after_request(security_headers)
+errorpages.register(bp)
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +137,41 @@ def mint_launch(patient_id: str, app_context: str | None) -> str:
     return str(_signer("launch").dumps({"patient": patient_id, "appContext": app_context}))
 
 
+def _read_launch(launch_code: str) -> dict[str, Any] | None:
+    """The claims of a demo launch code, or ``None`` when it is not ours or has expired."""
+    try:
+        claims = _signer("launch").loads(launch_code, max_age=LAUNCH_SECONDS)
+    except BadData:
+        return None
+    return claims if isinstance(claims, dict) else None
+
+
+def require_patient(patient_id: str) -> DemoPatient:
+    """The demo patient with this id; a 404 page when there is none."""
+    patient = _patients().get(patient_id)
+    if patient is None:
+        raise NotAvailable(
+            "SMART-404-03",
+            "No such demo patient",
+            "The demo has no example patient with this id. Choose a patient on the demo EHR's page "
+            f"({DEMO_PREFIX}/).",
+        )
+    return patient
+
+
+def require_launch(launch_code: str) -> DemoPatient:
+    """The demo patient a launch code names; a 4xx page when the code is not valid or names nobody."""
+    claims = _read_launch(launch_code)
+    if claims is None:
+        raise BadLaunch(
+            "SMART-400-09",
+            "This demo launch is not valid",
+            "The launch code is not one the demo EHR issued, or it has expired (after ten minutes). "
+            f"Open the patient again from the demo EHR's page ({DEMO_PREFIX}/).",
+        )
+    return require_patient(str(claims.get("patient", "")))
+
+
 def launch_url(patient_id: str, app_context: str | None) -> str:
     """The app's launch URL as the demo EHR opens it for a card's ``smart`` link."""
     query = urlencode({"iss": demo_issuer(), "launch": mint_launch(patient_id, app_context)})
@@ -181,28 +223,33 @@ def _launch_query(patient_id: str, app_context: str | None) -> dict[str, str]:
     return query
 
 
-def _launch_args() -> tuple[str, str | None]:
-    patient_id = request.args.get("patient", "")
+def _launch_args() -> tuple[DemoPatient, str | None]:
+    """The demo patient and the card's ``appContext`` of a demo EHR link; 4xx pages for anything else."""
+    patient = require_patient(request.args.get("patient", ""))
     app_context = request.args.get("appContext") or None
-    if patient_id not in _patients() or (app_context is not None and len(app_context) > 512):
-        abort(404)
-    return patient_id, app_context
+    if app_context is not None and (len(app_context) > MAX_APP_CONTEXT or not app_context.isprintable()):
+        raise BadLaunch(
+            "SMART-400-08",
+            "This link's card context is not valid",
+            f"The link's appContext is longer than {MAX_APP_CONTEXT} characters or is not plain text. "
+            f"Open the patient again from the demo EHR's page ({DEMO_PREFIX}/).",
+        )
+    return patient, app_context
 
 
 @bp.get("/ehr/launch")
 def ehr_launch() -> WerkzeugResponse:
     """Open the app for a patient the way an EHR does: a new launch code, then ``iss`` + ``launch``."""
-    patient_id, app_context = _launch_args()
-    return redirect(launch_url(patient_id, app_context), code=303)
+    patient, app_context = _launch_args()
+    return redirect(launch_url(patient.id, app_context), code=303)
 
 
 @bp.get("/ehr/frame")
 def ehr_frame() -> str:
     """A stand-in EHR screen that embeds the launched app in an iframe."""
-    patient_id, app_context = _launch_args()
-    patient = _patients()[patient_id]
+    patient, app_context = _launch_args()
     return render_template(
-        "smart/demo_frame.html", patient=patient, src=launch_url(patient_id, app_context), demo=True
+        "smart/demo_frame.html", patient=patient, src=launch_url(patient.id, app_context), demo=True
     )
 
 
@@ -231,12 +278,21 @@ def _oauth_error(error: str, description: str, status: int = 400) -> Response:
 
 @bp.get("/auth/authorize")
 def authorize() -> WerkzeugResponse:
-    """Authorise the app for the launch's patient and send the browser back with a code."""
+    """Authorise the app for the launch's patient and send the browser back with a code.
+
+    An unknown client or redirect URI is told to the person in the browser (an error page), never
+    sent on to that URI (RFC 6749 §4.1.2.1); every other problem goes back to the app as an error.
+    """
     args = request.args
     redirect_uri = args.get("redirect_uri", "")
     expected_redirect = f"{base_url()}/smart/callback"
     if args.get("client_id") != DEMO_CLIENT_ID or redirect_uri != expected_redirect:
-        return _oauth_error("invalid_request", "unknown client or redirect_uri")
+        raise BadLaunch(
+            "SMART-400-10",
+            "Unknown app",
+            "The demo authorization server only serves the explanation app of this service, with its "
+            f"own callback address. Open a patient from the demo EHR's page ({DEMO_PREFIX}/).",
+        )
     problems = []
     if args.get("response_type") != "code":
         problems.append("response_type must be code")
@@ -244,13 +300,13 @@ def authorize() -> WerkzeugResponse:
         problems.append("PKCE with S256 is required")
     if args.get("aud") != demo_issuer():
         problems.append("aud must be the demo FHIR server")
-    try:
-        launch = _signer("launch").loads(args.get("launch", ""), max_age=LAUNCH_SECONDS)
-    except BadSignature:
-        launch = None
+    launch = _read_launch(args.get("launch", ""))
+    if launch is None:
         problems.append("unknown or expired launch")
+    elif launch.get("patient") not in _patients():
+        problems.append("the launch names no demo patient")
     query: dict[str, str] = {"state": args.get("state", "")}
-    if problems or not isinstance(launch, dict):
+    if problems or launch is None:
         query |= {"error": "invalid_request", "error_description": "; ".join(problems)}
     else:
         query["code"] = _signer("code").dumps(
@@ -273,11 +329,12 @@ def token() -> Response:
         return _oauth_error("invalid_request", "authorization_code grant for the demo client only")
     try:
         code = _signer("code").loads(form.get("code", ""), max_age=CODE_SECONDS)
-    except BadSignature:
+    except BadData:
         return _oauth_error("invalid_grant", "unknown or expired code")
-    if not isinstance(code, dict) or form.get("redirect_uri") != code["redirect_uri"]:
+    if not isinstance(code, dict) or form.get("redirect_uri") != code.get("redirect_uri"):
         return _oauth_error("invalid_grant", "redirect_uri does not match")
-    if pkce_challenge(form.get("code_verifier", "")) != code["challenge"]:
+    verifier = form.get("code_verifier", "")
+    if not _CODE_VERIFIER.fullmatch(verifier) or pkce_challenge(verifier) != code.get("challenge"):
         return _oauth_error("invalid_grant", "PKCE verification failed")
     body: dict[str, Any] = {
         "access_token": _signer("token").dumps({"patient": code["patient"]}),
@@ -298,7 +355,7 @@ def _authorised_patient() -> str | None:
         return None
     try:
         claims = _signer("token").loads(header.removeprefix("Bearer "), max_age=TOKEN_SECONDS)
-    except BadSignature:
+    except BadData:
         return None
     return claims.get("patient") if isinstance(claims, dict) else None
 
@@ -328,9 +385,16 @@ def fhir_search(resource_type: str) -> Response:
     patient_id = _authorised_patient()
     if patient_id is None:
         return _fhir_error(401, "login", "a valid demo access token is required")
-    if request.args.get("patient") != patient_id:
+    if not _RESOURCE_TYPE.fullmatch(resource_type):
+        return _fhir_error(404, "not-supported", "no such resource type")
+    wanted_patient = request.args.get("patient")
+    if not wanted_patient:
+        return _fhir_error(400, "invalid", "the demo server searches by patient only")
+    if wanted_patient != patient_id:
         return _fhir_error(403, "forbidden", "the token is for another patient")
-    patient = _patients()[patient_id]
+    patient = _patients().get(patient_id)
+    if patient is None:
+        return _fhir_error(404, "not-found", "the token's patient is not among the demo patients")
     wanted = {resource_type} | ({"Medication"} if resource_type.startswith("Medication") else set())
     entries = [e for e in patient.bundle["entry"] if e["resource"].get("resourceType") in wanted]
     bundle: dict[str, Any] = {"resourceType": "Bundle", "type": "searchset", "total": len(entries)}

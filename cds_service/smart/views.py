@@ -24,26 +24,18 @@ import uuid
 from typing import Any
 
 import requests
-from flask import Blueprint, Response, g, redirect, render_template, request, url_for
-from werkzeug.exceptions import HTTPException
+from flask import Blueprint, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from cds_service.api import base_url, state
 from cds_service.config import is_allowed_fhir_server
-from cds_service.errors import CdsError, PrefetchUnavailable
+from cds_service.errors import PrefetchUnavailable
 from cds_service.hooks import FHIR_ID, parse_hook_request
 from cds_service.logs import get_logger
 from cds_service.pipeline import Evaluation
 from cds_service.services import ServiceDefinition
-from cds_service.smart import demo
-from cds_service.smart.errors import (
-    BadLaunch,
-    Forbidden,
-    NotAuthorised,
-    NotAvailable,
-    SmartError,
-    Upstream,
-)
+from cds_service.smart import demo, errorpages
+from cds_service.smart.errors import BadLaunch, Forbidden, NotAuthorised, NotAvailable, Upstream
 from cds_service.smart.headers import security_headers
 from cds_service.smart.inprocess import InProcessFetcher, WsgiAdapter
 from cds_service.smart.oauth import authorize_url, discover, exchange_code, new_pkce, scopes_for
@@ -59,6 +51,7 @@ bp = Blueprint(
     static_url_path="/static",
 )
 bp.after_request(security_headers)
+errorpages.register(bp)
 
 LAUNCH_SECONDS = 600
 MAX_CONTEXT_SECONDS = 3600
@@ -131,7 +124,10 @@ def _is_demo_issuer(iss: str) -> bool:
 def _valid_url(url: str) -> bool:
     from urllib.parse import urlsplit
 
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        return False
     return (
         len(url) <= 2048 and parts.scheme in {"http", "https"} and bool(parts.netloc) and not parts.query
     ) and not parts.fragment
@@ -154,7 +150,7 @@ def launch() -> WerkzeugResponse:
     if not _valid_url(iss):
         raise BadLaunch("SMART-400-06", "Invalid launch", "The FHIR server address (iss) is not a valid URL.")
     is_demo = _is_demo_issuer(iss)
-    if direct and not settings.smart_demo:
+    if direct and not is_demo:
         raise BadLaunch(
             "SMART-400-02",
             "Launch parameters refused",
@@ -164,7 +160,7 @@ def launch() -> WerkzeugResponse:
     if is_demo:
         client_id = demo.DEMO_CLIENT_ID
         if not launch_code and args.get("patient"):
-            launch_code = demo.mint_launch(args["patient"], None)
+            launch_code = demo.mint_launch(demo.require_patient(args["patient"]).id, None)
     else:
         if not is_allowed_fhir_server(settings, iss):
             raise Forbidden(
@@ -186,6 +182,8 @@ def launch() -> WerkzeugResponse:
             "Open this app from the EHR",
             "The launch is incomplete: the EHR supplies the FHIR server (iss) and a launch code.",
         )
+    if is_demo:
+        demo.require_launch(launch_code)
     config = discover(_http(is_demo), iss, _timeout())
     verifier, challenge = new_pkce()
     oauth_state = secrets.token_urlsafe(32)
@@ -352,13 +350,21 @@ def evaluate_context(context: dict[str, Any]) -> Evaluation:
         return path.evaluate(hook_request, service, today=app_state.today(), base_url=base_url())
     except PrefetchUnavailable as exc:
         # The fetcher reports only a status line; 401/403 from the FHIR server means the token is no
-        # longer accepted, which the clinician fixes by launching again.
+        # longer accepted, which the clinician fixes by launching again; 404 alone means the server
+        # does not have the patient, which trying again does not change.
         if any("HTTP 401" in d or "HTTP 403" in d for d in exc.details):
             raise NotAuthorised(
                 "SMART-401-05",
                 "The EHR no longer accepts this app's access",
                 "The FHIR server refused the access token (it may have expired or been revoked). "
                 "Please open the app again from the EHR.",
+            ) from None
+        if exc.details and all("HTTP 404" in d for d in exc.details):
+            raise NotAvailable(
+                "SMART-404-04",
+                "The patient's record was not found",
+                "The EHR's FHIR server answered that it does not have the record of the patient in "
+                "context. Please open the app again from the patient's chart.",
             ) from None
         raise Upstream(
             "SMART-502-06",
@@ -385,49 +391,4 @@ def page(context_id: str) -> str:
     )
     return render_template(
         "smart/page.html", model=model, demo=state().settings.smart_demo, demo_data=bool(context["demo"])
-    )
-
-
-def _error_page(status: int, code: str, title: str, message: str) -> Response:
-    body = render_template(
-        "smart/error.html",
-        status=status,
-        code=code,
-        title=title,
-        message=message,
-        request_id=g.get("request_id", ""),
-        demo=state().settings.smart_demo,
-    )
-    return Response(body, status=status, content_type="text/html; charset=utf-8")
-
-
-@bp.errorhandler(SmartError)
-def _smart_error(error: SmartError) -> Response:
-    get_logger().info("smart request refused", extra={"code": error.code, "status": error.status})
-    return _error_page(error.status, error.code, error.title, error.message)
-
-
-@bp.errorhandler(CdsError)
-def _cds_error(error: CdsError) -> Response:
-    get_logger().info("smart request refused", extra={"code": error.code, "status": error.status})
-    return _error_page(error.status, error.code, "The request could not be processed", error.message)
-
-
-@bp.errorhandler(HTTPException)
-def _http_error(error: HTTPException) -> Response:
-    status = error.code or 400
-    return _error_page(status, f"SMART-{status}-00", error.name, "Please open the app again from the EHR.")
-
-
-@bp.errorhandler(Exception)
-def _unexpected(error: Exception) -> Response:
-    get_logger().error(
-        "internal error",
-        extra={"request_id": g.get("request_id"), "code": "SMART-500-01", "reason": type(error).__name__},
-    )
-    return _error_page(
-        500,
-        "SMART-500-01",
-        "Something went wrong",
-        "The explanation could not be shown. The request id below identifies the problem in the logs.",
     )
