@@ -94,12 +94,12 @@ def count_resources(prefetch: Json) -> int:
 # --------------------------------------------------------------------------------------------------
 
 
-def _template_codes(service: ServiceDefinition) -> set[tuple[str, str]]:
-    """``(system, code)`` pairs of the ``observations`` template's ``code=`` parameter."""
+def _template_codes(service: ServiceDefinition) -> set[str]:
+    """Code values of the ``observations`` template's ``code=`` parameter (a token with a ``system|``
+    prefix is reduced to its code, as a FHIR server matching it would)."""
     query = service.prefetch["observations"].split("?", 1)[1]
     codes = next(p for p in query.split("&") if p.startswith("code="))[len("code=") :]
-    pairs = (token.rsplit("|", 1) for token in codes.split(","))
-    return {(system, code) for system, code in pairs}
+    return {token.rsplit("|", 1)[-1] for token in codes.split(",")}
 
 
 def _repoint(resource: Json, patient: str, new_id: str) -> Json:
@@ -188,7 +188,7 @@ def typical(service: ServiceDefinition, synthea: Path) -> Payload:
     for name in ("Bundle-crlm-single-gene-results.json", "Bundle-crlm-local-data-items.json"):
         bundle = json.loads((PROFILE_EXAMPLES / name).read_text("utf-8"))
         for _, resource in _entries(bundle):
-            codes = {(c.get("system"), c.get("code")) for c in resource.get("code", {}).get("coding", [])}
+            codes = {c.get("code") for c in resource.get("code", {}).get("coding", [])}
             if (
                 resource["resourceType"] == "Observation"
                 and codes & wanted
@@ -235,7 +235,7 @@ def as_served(entries: list[tuple[str | None, Json]], base: str = EHR_BASE) -> l
 def unfiltered_request(entries: list[tuple[str | None, Json]], service: ServiceDefinition) -> Json:
     """The request an over-sending EHR makes of a whole record (see the module docstring)."""
     entries = as_served(entries)
-    bundle = {"resourceType": "Bundle", "type": "collection", "entry": []}
+    bundle: Json = {"resourceType": "Bundle", "type": "collection", "entry": []}
     bundle["entry"] = [{"fullUrl": u, "resource": r} if u else {"resource": r} for u, r in entries]
     request = request_from_bundle(bundle, service, b"bench")
     named = _template_types(service)
