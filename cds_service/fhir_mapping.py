@@ -627,6 +627,8 @@ class _ConditionInfo:
     symptom: Symptom | None = None
     stage: str | None = None
     note: str | None = None
+    resolved: bool = False
+    """Clinical status resolved, inactive or in remission."""
 
 
 @dataclass(slots=True)
@@ -914,11 +916,19 @@ class _Mapper:
                 f"Conflicting {label} results: {_display(best.value)} (most recent, used) vs {others}.",
                 (*best.sources, *(s for c in disagreeing for s in c.sources)),
             )
-        note = best.note
+        note = _with_preliminary(best)
         if best.preliminary:
-            note = f"{note}; {_PRELIMINARY_NOTE}" if note else _PRELIMINARY_NOTE
             self.note("preliminary", f"Only a preliminary {label} result is available.", best.sources)
         return Fact(best.value, best.sources, best.when, note)
+
+    def history(self, candidates: Sequence[_Candidate[T]]) -> tuple[Fact[T], ...]:
+        """Every candidate as a fact, oldest first (undated first), from the same pool
+        :meth:`choose` picks the latest from: final results, or preliminary ones when there are
+        no others (their note says so). Used where the order of readings matters (MDT
+        assessments: conversion is judged from it)."""
+        finals = [c for c in candidates if not c.preliminary]
+        pool = sorted(finals or candidates, key=lambda c: (c.when or date.min, c.rank))
+        return tuple(Fact(c.value, c.sources, c.when, _with_preliminary(c)) for c in pool)
 
     # -- conditions --------------------------------------------------------------------------------
 
@@ -948,6 +958,7 @@ class _Mapper:
             if not self.validate(entry):
                 continue
             clinical = _status_codes(entry.resource.get("clinicalStatus")) & _RESOLVED_CLINICAL
+            info.resolved = bool(clinical)
             if clinical and info.note is None and info.kind in ("primary", "liver", "extrahepatic"):
                 info.note = f"clinical status: {'/'.join(sorted(clinical))}"
             if clinical and info.kind == "symptom":
@@ -1184,6 +1195,10 @@ class _Mapper:
         detected = next((c.onset for c in ordered if c.onset is not None), None)
         first = ordered[0]
         liver_refs = set(sources)
+        mdt_candidates = self.mdt_resectability(observations)
+        onsets = tuple(
+            Fact(c.onset, (c.entry.ref,), c.onset) for c in ordered if c.onset is not None and not c.resolved
+        )
         return LiverMetastases(
             condition=Fact(first.key, sources, detected, first.note),
             detected=Fact(detected, sources, detected) if detected else None,
@@ -1196,12 +1211,12 @@ class _Mapper:
             planned_complexity=self.choose(
                 "planned hepatectomy complexity", self.complexity(observations), stable=False
             ),
-            mdt_resectability=self.choose(
-                "MDT resectability", self.mdt_resectability(observations), stable=False
-            ),
+            mdt_resectability=self.choose("MDT resectability", mdt_candidates, stable=False),
             disease_status=self.choose(
                 "disease status", self.disease_status(observations, primary_refs), stable=False
             ),
+            mdt_history=self.history(mdt_candidates),
+            onsets=onsets,
         )
 
     def related_primary(self, entry: _Entry) -> _Entry | None:
@@ -2148,6 +2163,13 @@ class _Mapper:
 # --------------------------------------------------------------------------------------------------
 # Pure helpers
 # --------------------------------------------------------------------------------------------------
+
+
+def _with_preliminary(candidate: _Candidate[Any]) -> str | None:
+    """The candidate's note, saying so when it is only a preliminary result."""
+    if not candidate.preliminary:
+        return candidate.note
+    return f"{candidate.note}; {_PRELIMINARY_NOTE}" if candidate.note else _PRELIMINARY_NOTE
 
 
 def _validate(resource: Json) -> str | None:

@@ -215,8 +215,13 @@ class LiverMetastases:
         bilobar: Lesions in both lobes.
         future_liver_remnant_pct: Planned (standardised) future liver remnant in percent.
         planned_complexity: Planned hepatectomy complexity grade.
-        mdt_resectability: Resectability recorded by the multidisciplinary team.
+        mdt_resectability: Resectability recorded by the multidisciplinary team (the latest).
         disease_status: Latest disease status under treatment.
+        mdt_history: Every MDT resectability assessment with its date, oldest first (undated ones
+            first); the latest is ``mdt_resectability``. Conversion is judged from their order.
+        onsets: Onset of each liver-metastasis Condition not recorded as resolved, inactive or in
+            remission, oldest first, each with its own source: one dated after a liver resection
+            or ablation is a recurrence (``detected`` stays the earliest onset of all).
     """
 
     condition: Fact[str]
@@ -228,6 +233,8 @@ class LiverMetastases:
     planned_complexity: Fact[HepatectomyComplexity] | None = None
     mdt_resectability: Fact[Resectability] | None = None
     disease_status: Fact[DiseaseStatus] | None = None
+    mdt_history: tuple[Fact[Resectability], ...] = ()
+    onsets: tuple[Fact[date], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
