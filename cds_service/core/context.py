@@ -11,6 +11,7 @@ Fong score. Unknown stays unknown: every derived value that cannot be computed i
 from __future__ import annotations
 
 import calendar
+import itertools
 import math
 import re
 from collections.abc import Mapping
@@ -77,6 +78,7 @@ THRESHOLD_TYPES: dict[str, type] = {
     "criteria_resectable_max_lesions": int,
     "rectal_max_anal_verge_cm": float,
     "triplet_trial_max_age": int,
+    "perioperative_total_weeks": int,
 }
 
 CYTOTOXIC_AGENTS = frozenset({Agent.OXALIPLATIN, Agent.IRINOTECAN, Agent.FLUOROURACIL, Agent.CAPECITABINE})
@@ -186,9 +188,21 @@ class AntiEgfrSetting(StrEnum):
 
     NOT_RECORDED = "no anti-EGFR antibody recorded"
     CONVERSION = "started while the MDT assessed the disease as not resectable"
-    CONVERTED = "started before the MDT assessed the disease as resectable (conversion)"
+    CONVERTED = (
+        "started while the MDT assessed the disease as not resectable, which it later assessed as "
+        "resectable (conversion)"
+    )
+    NOT_RESECTABLE_AFTER_START = (
+        "the MDT assessed the disease as not resectable, with no assessment dated before the antibody started"
+    )
     INITIALLY_RESECTABLE = "started in disease already assessed as resectable"
-    CRITERIA_RESECTABLE = "started in disease resectable on the criteria (provisional)"
+    CRITERIA_RESECTABLE = (
+        "started in disease resectable on the criteria (provisional, no MDT assessment before it)"
+    )
+    RESECTABLE_NO_BASELINE = (
+        "given in disease now assessed as resectable, with no assessment before the antibody started "
+        "documenting that it was not resectable (no documented conversion)"
+    )
     UNKNOWN = "setting not recorded (no MDT assessment describing it)"
 
 
@@ -205,14 +219,18 @@ class TimingResult:
 class OxaliplatinResult:
     """Oxaliplatin failure within the window (001: failed adjuvant oxaliplatin within 12 months).
 
-    ``by_progression`` is True when failure rests on progression during or soon after oxaliplatin
-    rather than on metastases appearing after it: the service's extension of 001's rule."""
+    ``by_progression`` is True when failure rests on progression during oxaliplatin or within the
+    on-chemotherapy window after it, rather than on liver metastases (or their recurrence)
+    appearing after it: the service's extension of 001's rule. ``after_break`` is True when
+    progression came within the failure window after oxaliplatin but outside the on-chemotherapy
+    window (a treatment break): not counted as failure, the MDT weighs the prior oxaliplatin."""
 
     failure: bool | None
     detail: str
     rechallenged: bool
     sources: tuple[str, ...]
     by_progression: bool = False
+    after_break: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,11 +244,45 @@ class CyclesResult:
 
 @dataclass(frozen=True, slots=True)
 class FlrRequirement:
-    """The future liver remnant required for this patient, with its basis."""
+    """The future liver remnant required for this patient, with its basis; ``exclusive`` when the
+    binding source asks for more than the value (003: over 40% after heavy chemotherapy) rather
+    than at least it."""
 
     required_pct: float
     basis: str
     assumptions: tuple[str, ...]
+    exclusive: bool = False
+
+    def met_by(self, pct: float) -> bool:
+        """The remnant ``pct`` meets the requirement."""
+        return pct > self.required_pct if self.exclusive else pct >= self.required_pct
+
+    @property
+    def text(self) -> str:
+        """The requirement in words, e.g. "at least 20%" or "more than 40%"."""
+        return f"{'more than' if self.exclusive else 'at least'} {self.required_pct:g}%"
+
+
+@dataclass(frozen=True, slots=True)
+class RecurrenceResult:
+    """Liver disease after the last liver resection or ablation: the first evidence of it (the
+    onset of the current episode) and what it rests on."""
+
+    recurred: bool
+    onset: date | None = None
+    basis: str | None = None
+    sources: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class CourseResult:
+    """Perioperative chemotherapy given for the liver metastases so far (before and after their
+    resection or ablation): cycles counted and the weeks they cover."""
+
+    cycles: int
+    weeks: float
+    detail: str
+    sources: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -300,7 +352,10 @@ class PatientContext:
             (``None`` when none is recorded or it predates a liver treatment): what was planned.
         liver_systemic_start: First systemic therapy given for the liver metastases (on or after
             detection, before their first resection), or ``None``.
-        converted: The MDT assessed the disease as resectable after systemic therapy for it began.
+        converted: The MDT assessed the disease as not resectable on or before the start of systemic
+            therapy for it, and as resectable after it began (documented conversion).
+        mdt_baseline: The latest MDT assessment on or before the start of systemic therapy for the
+            liver metastases (after any earlier liver treatment), or ``None``.
         measurements_outdated: Why the recorded lesion count and size are out of date, or ``None``.
         last_restaging: Latest restaging of the liver disease (disease status, lesion measurement
             or MDT assessment), or ``None``.
@@ -308,6 +363,11 @@ class PatientContext:
             reassessment interval (001: every 2 months).
         anti_egfr_setting: Setting in which a recorded anti-EGFR antibody was started.
         age: Age in whole years on ``today``, or ``None``.
+        recurrence_info: The onset of the recurrent episode and what it rests on.
+        antibody_start: First recorded dose of an anti-EGFR antibody, or ``None``.
+        antibody_baseline: The latest MDT assessment on or before ``antibody_start``, or ``None``.
+        course: Perioperative chemotherapy given so far (cycles and weeks), for the course after
+            liver treatment.
     """
 
     facts: PatientFacts
@@ -345,6 +405,11 @@ class PatientContext:
     restaging_overdue: bool = False
     anti_egfr_setting: AntiEgfrSetting = AntiEgfrSetting.NOT_RECORDED
     age: int | None = None
+    mdt_baseline: Fact[Resectability] | None = None
+    recurrence_info: RecurrenceResult = RecurrenceResult(False)
+    antibody_start: date | None = None
+    antibody_baseline: Fact[Resectability] | None = None
+    course: CourseResult | None = None
 
     def threshold(self, name: str) -> float:
         """A threshold value from the rule base."""
@@ -447,11 +512,15 @@ def compute_sidedness(facts: PatientFacts) -> Sidedness:
 
 
 def _note_concerns(note: DataNote, gene: str, fact: Fact[Any] | None) -> bool:
+    """A conflict note concerns the genes its message names; a note naming none concerns the
+    gene whose result shares a source with it (a conflict about a combined KRAS+NRAS test's KRAS
+    reading does not make its NRAS reading conflicting)."""
     if note.kind != "conflict":
         return False
-    if fact is not None and set(note.sources) & set(fact.sources):
-        return True
-    return bool(_GENE_PATTERNS[gene].search(note.message))
+    named = {name for name, pattern in _GENE_PATTERNS.items() if pattern.search(note.message)}
+    if named:
+        return gene in named
+    return fact is not None and bool(set(note.sources) & set(fact.sources))
 
 
 def compute_conflicts(facts: PatientFacts) -> frozenset[str]:
@@ -556,10 +625,16 @@ def _sources_of(exposures: tuple[TherapyExposure, ...]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(s for t in exposures for s in t.sources))
 
 
-def compute_oxaliplatin(facts: PatientFacts, thresholds: Mapping[str, float]) -> OxaliplatinResult:
-    """Oxaliplatin failure: the liver metastases appeared within the window after the last dose
-    (001: failed adjuvant oxaliplatin within 12 months), or progression was recorded within the
-    window after oxaliplatin. Unknown when oxaliplatin is recorded without usable dates."""
+def compute_oxaliplatin(
+    facts: PatientFacts, thresholds: Mapping[str, float], recurrence_onset: date | None = None
+) -> OxaliplatinResult:
+    """Oxaliplatin failure: the liver metastases, or their recurrence after liver treatment, appeared
+    within the window after the last oxaliplatin before them (001: failed adjuvant oxaliplatin within
+    12 months; chemotherapy after a liver resection is adjuvant too), or progression was recorded
+    during oxaliplatin or within the on-chemotherapy window after it (the service's extension).
+    Progression later within the window, after a break, is not counted as failure (``after_break``).
+    Unknown when oxaliplatin is recorded without usable dates. A rechallenge is oxaliplatin given
+    again on or after the onset of the current episode (or after the progression)."""
     exposures = _exposures(facts, frozenset({Agent.OXALIPLATIN}))
     sources = _sources_of(exposures)
     months = int(thresholds["oxaliplatin_failure_months"])
@@ -570,43 +645,111 @@ def compute_oxaliplatin(facts: PatientFacts, thresholds: Mapping[str, float]) ->
     status = liver.disease_status if liver else None
     dated = [(t, last) for t in exposures if (last := t.last_date) is not None]
     undated = len(dated) < len(exposures)
-    before = [last for _, last in dated if detected is not None and last < detected]
-    if detected is not None and before and detected <= add_months(max(before), months):
-        rechallenged = any(t.start is not None and t.start >= detected for t in exposures)
-        return OxaliplatinResult(
-            True,
-            f"liver metastases detected {detected.isoformat()}, within {months} months of the last "
-            f"oxaliplatin before them ({max(before).isoformat()})",
-            rechallenged,
-            sources,
+    current = recurrence_onset or detected
+    episodes = [
+        (label, onset)
+        for label, onset in (
+            ("liver recurrence recorded", recurrence_onset),
+            ("liver metastases detected", detected),
         )
+        if onset is not None
+    ]
+    for label, onset in episodes:
+        before = [last for _, last in dated if last < onset]
+        if before and onset <= add_months(max(before), months):
+            rechallenged = current is not None and any(
+                t.start is not None and t.start >= current for t in exposures
+            )
+            return OxaliplatinResult(
+                True,
+                f"{label} {onset.isoformat()}, within {months} months of the last oxaliplatin before "
+                f"{'it' if label.startswith('liver recurrence') else 'them'} ({max(before).isoformat()})",
+                rechallenged,
+                sources,
+            )
     if status is not None and status.value is DiseaseStatus.PROGRESSION:
         progressed = status.effective
+        window = timedelta(days=thresholds["progression_on_chemotherapy_window_days"])
         for exposure, last in dated:
             start = exposure.start or last
-            if progressed is None or start <= progressed <= add_months(last, months):
+            if progressed is None or start <= progressed <= last + window:
                 when = f" on {progressed.isoformat()}" if progressed else ""
                 rechallenged = progressed is not None and any(
                     t.start is not None and t.start > progressed for t in exposures
                 )
                 return OxaliplatinResult(
                     True,
-                    f"progression recorded{when} on or within {months} months of oxaliplatin",
+                    f"progression recorded{when} during oxaliplatin or within {window.days} days of its "
+                    f"last dose ({last.isoformat()})",
                     rechallenged,
                     sources + status.sources,
                     by_progression=True,
                 )
+        earlier = [
+            last
+            for _, last in dated
+            if progressed is not None and last < progressed <= add_months(last, months)
+        ]
+        if earlier and progressed is not None and not undated and detected is not None:
+            return OxaliplatinResult(
+                False,
+                f"progression recorded on {progressed.isoformat()}, {(progressed - max(earlier)).days} days "
+                f"after the last oxaliplatin ({max(earlier).isoformat()}): after a break, beyond the "
+                f"{window.days}-day on-chemotherapy window, so not counted as failure; prior oxaliplatin "
+                "for the MDT to weigh",
+                any(t.start is not None and t.start > progressed for t in exposures),
+                sources + status.sources,
+                after_break=True,
+            )
     if detected is None or undated:
         missing = "dates of oxaliplatin are" if undated else "date the liver metastases were detected is"
         return OxaliplatinResult(None, f"oxaliplatin recorded, but the {missing} not", False, sources)
     last_given = max(last for _, last in dated)
-    if last_given >= detected:
-        detail = f"oxaliplatin given for the liver metastases (last {last_given.isoformat()}), no progression"
+    if recurrence_onset is not None and last_given < recurrence_onset:
+        detail = (
+            f"last oxaliplatin {last_given.isoformat()}, over {months} months before the liver recurrence "
+            f"({recurrence_onset.isoformat()})"
+        )
+    elif last_given >= detected:
+        window_days = int(thresholds["progression_on_chemotherapy_window_days"])
+        detail = (
+            f"oxaliplatin given for the liver metastases (last {last_given.isoformat()}); no progression "
+            f"recorded during it or within {window_days} days of its last dose"
+        )
     else:
         detail = (
             f"last oxaliplatin {last_given.isoformat()}, over {months} months before the liver metastases"
         )
     return OxaliplatinResult(False, detail, False, sources)
+
+
+def _cycle_starts(
+    exposures: tuple[TherapyExposure, ...], stop: date, thresholds: Mapping[str, float]
+) -> tuple[list[date], bool]:
+    """The first day of each cycle the exposures make up, and whether any was estimated from a
+    recorded period. Administrations within the grouping window are one cycle; a period is cut
+    into cycles of the estimate length."""
+    grouping = int(thresholds["cycle_grouping_days"])
+    length = int(thresholds["cycle_length_days_estimate"])
+    days: set[date] = set()
+    estimated = False
+    for exposure in exposures:
+        start = exposure.start
+        if start is None:
+            continue
+        end = min(exposure.end or start, stop - timedelta(days=1))
+        span = (end - start).days
+        if span < grouping:
+            days.add(start)
+            continue
+        estimated = True
+        for k in range(math.ceil((span + 1) / length)):
+            days.add(start + timedelta(days=k * length))
+    cycles: list[date] = []
+    for day in sorted(days):
+        if not cycles or (day - cycles[-1]).days >= grouping:
+            cycles.append(day)
+    return cycles, estimated
 
 
 def compute_cycles(facts: PatientFacts, today: date, thresholds: Mapping[str, float]) -> CyclesResult:
@@ -633,37 +776,52 @@ def compute_cycles(facts: PatientFacts, today: date, thresholds: Mapping[str, fl
     )
     if not exposures:
         return CyclesResult(0, "no chemotherapy recorded since the liver metastases were detected", ())
-    grouping = int(thresholds["cycle_grouping_days"])
-    length = int(thresholds["cycle_length_days_estimate"])
-    starts: set[date] = set()
-    estimated = False
-    for exposure in exposures:
-        start = exposure.start
-        if start is None:
-            continue
-        end = min(exposure.end or start, stop - timedelta(days=1))
-        span = (end - start).days
-        if span < grouping:
-            starts.add(start)
-            continue
-        estimated = True
-        for k in range(math.ceil((span + 1) / length)):
-            starts.add(start + timedelta(days=k * length))
-    count = 0
-    cycle_start: date | None = None
-    for day in sorted(starts):
-        if cycle_start is None or (day - cycle_start).days >= grouping:
-            count += 1
-            cycle_start = day
+    starts, estimated = _cycle_starts(exposures, stop, thresholds)
+    count = len(starts)
     detail = f"{count} cycles counted from administrations"
     if estimated:
+        length = int(thresholds["cycle_length_days_estimate"])
         detail = f"about {count} cycles, estimated from recorded periods at {length}-day cycles"
     return CyclesResult(count, detail, _sources_of(exposures))
 
 
+def compute_course(facts: PatientFacts, today: date, thresholds: Mapping[str, float]) -> CourseResult | None:
+    """Perioperative chemotherapy given so far for the liver metastases that were last treated:
+    cytotoxic cycles from their detection (or, after several liver treatments, from the day after
+    the one before the last) to ``today``, and the weeks they cover (cycles times the usual interval
+    between them, so a break for surgery does not count). ``None`` without a liver treatment or a
+    detection date."""
+    liver = facts.liver_metastases
+    detected = liver.detected.value if liver and liver.detected else None
+    treated = liver_treatment_dates(facts)
+    if detected is None or not treated:
+        return None
+    since = detected if len(treated) < 2 else max(detected, treated[-2] + timedelta(days=1))
+    stop = today + timedelta(days=1)
+    exposures = tuple(
+        t for t in _exposures(facts, CYTOTOXIC_AGENTS) if t.start is not None and since <= t.start < stop
+    )
+    starts, estimated = _cycle_starts(exposures, stop, thresholds)
+    if not starts:
+        return CourseResult(0, 0.0, f"no chemotherapy recorded since {since.isoformat()}", ())
+    gaps = sorted((b - a).days for a, b in itertools.pairwise(starts))
+    interval = gaps[len(gaps) // 2] if gaps else int(thresholds["cycle_length_days_estimate"])
+    weeks = round(len(starts) * interval / 7, 1)
+    before = sum(1 for d in starts if d < treated[-1])
+    after = len(starts) - before
+    detail = (
+        f"{len(starts)} cycles since {since.isoformat()} ({before} before and {after} after the liver "
+        f"treatment of {treated[-1].isoformat()}), every {interval} days: about {weeks:g} weeks"
+    )
+    if estimated:
+        detail += " (some cycles estimated from recorded periods)"
+    return CourseResult(len(starts), weeks, detail, _sources_of(exposures))
+
+
 def compute_flr(facts: PatientFacts, heavy: bool | None, thresholds: Mapping[str, float]) -> FlrRequirement:
-    """The minimum future liver remnant: 20% normal liver, 30% cirrhotic (003) raised to 40% by
-    newer evidence, 40% after heavy chemotherapy (003, Azoulay); the safer (higher) value wins."""
+    """The minimum future liver remnant: at least 20% of a normal liver, 30% cirrhotic (003) raised to
+    40% by newer evidence, over 40% after heavy chemotherapy (003, Azoulay); the safer (higher) value
+    wins, and "over" when the heavy-chemotherapy value binds."""
     normal = thresholds["flr_normal_min_pct"]
     required = normal
     basis = [f"{normal:g}% for a normal liver (003)"]
@@ -675,9 +833,11 @@ def compute_flr(facts: PatientFacts, heavy: bool | None, thresholds: Mapping[str
         basis.append(f"cirrhosis: {seed:g}% in 003, {newer:g}% in newer reviews; the safer value is used")
     elif cirrhosis is None:
         assumptions.append("no cirrhosis recorded: a normal liver is assumed")
+    exclusive = False
     if heavy is True:
         heavy_pct = thresholds["flr_heavy_chemo_min_pct"]
         cycles = int(thresholds["heavy_chemo_cycles_over"])
+        exclusive = heavy_pct >= required
         required = max(required, heavy_pct)
         basis.append(
             f"more than {cycles} preoperative cycles (the service's reading of 003's 'high-volume' "
@@ -685,7 +845,7 @@ def compute_flr(facts: PatientFacts, heavy: bool | None, thresholds: Mapping[str
         )
     elif heavy is None:
         assumptions.append("number of preoperative cycles unknown: no heavy chemotherapy assumed")
-    return FlrRequirement(required, "; ".join(basis), tuple(assumptions))
+    return FlrRequirement(required, "; ".join(basis), tuple(assumptions), exclusive)
 
 
 def compute_ehd(facts: PatientFacts) -> tuple[EhdStatus, frozenset[str]]:
@@ -704,24 +864,73 @@ def _liver_treatments(facts: PatientFacts) -> tuple[LiverProcedure, ...]:
     return tuple(p for p in facts.liver_procedures if p.kind in LIVER_TREATMENTS)
 
 
-def compute_recurrence(facts: PatientFacts) -> bool:
-    """Liver disease after a liver resection or ablation: detected, or progressing, after it."""
+def compute_recurrence(facts: PatientFacts) -> RecurrenceResult:
+    """Liver disease after the last liver resection or ablation, from the first evidence dated after
+    it: liver metastases first detected after it, a liver-metastasis Condition with an onset after it
+    (a recurrence recorded as a new Condition), progression recorded after it, or lesion measurements
+    dated after it showing at least one lesion. Measurements are not read as recurrence while a
+    portal vein embolisation after the last treatment shows a staged hepatectomy under way, and the
+    basis then says to confirm they show new disease (not the resected specimen)."""
     liver = facts.liver_metastases
-    if liver is None:
-        return False
-    detected = liver.detected.value if liver.detected else None
+    treated = liver_treatment_dates(facts)
+    if liver is None or not treated:
+        return RecurrenceResult(False)
+    last = treated[-1]
+    after = f"after the liver treatment of {last.isoformat()}"
+    evidence: list[tuple[date, str, tuple[str, ...]]] = []
+    if liver.detected is not None and liver.detected.value > last:
+        evidence.append(
+            (
+                liver.detected.value,
+                f"liver metastases first detected {liver.detected.value.isoformat()}, {after}",
+                liver.detected.sources,
+            )
+        )
+    for onset in liver.onsets:
+        if onset.value > last:
+            evidence.append(
+                (
+                    onset.value,
+                    f"a liver-metastasis Condition with onset {onset.value.isoformat()}, {after}",
+                    onset.sources,
+                )
+            )
     status = liver.disease_status
-    progressed = (
-        status.effective if status is not None and status.value is DiseaseStatus.PROGRESSION else None
+    if (
+        status is not None
+        and status.value is DiseaseStatus.PROGRESSION
+        and status.effective is not None
+        and status.effective > last
+    ):
+        evidence.append(
+            (
+                status.effective,
+                f"progression recorded {status.effective.isoformat()}, {after}",
+                status.sources,
+            )
+        )
+    staged = any(
+        p.kind == "portal-vein-embolisation" and p.performed is not None and p.performed > last
+        for p in facts.liver_procedures
     )
-    for procedure in _liver_treatments(facts):
-        if procedure.performed is None:
-            continue
-        if detected is not None and detected > procedure.performed:
-            return True
-        if progressed is not None and progressed > procedure.performed:
-            return True
-    return False
+    measured = _effective(liver.lesion_count, liver.largest_diameter_cm)
+    count = liver.lesion_count.value if liver.lesion_count else None
+    lesions = (count is not None and count > 0) or (count is None and liver.largest_diameter_cm is not None)
+    if measured is not None and measured > last and lesions and not staged:
+        what = f"{count} lesion(s)" if count is not None else "a lesion measured"
+        evidence.append(
+            (
+                measured,
+                f"lesion measurements dated {measured.isoformat()} ({what}), {after}: confirm they show new "
+                "disease (not the resected specimen or lesions left for a second stage)",
+                tuple(s for f in (liver.lesion_count, liver.largest_diameter_cm) if f for s in f.sources),
+            )
+        )
+    if not evidence:
+        return RecurrenceResult(False)
+    first = min(evidence, key=lambda item: item[0])
+    sources = tuple(dict.fromkeys(s for item in evidence for s in item[2]))
+    return RecurrenceResult(True, first[0], first[1], sources)
 
 
 def _number_in(text: str | None, letter: str) -> int | None:
@@ -803,15 +1012,21 @@ def compute_liver_systemic_start(facts: PatientFacts) -> date | None:
     return min(starts) if starts else None
 
 
-def compute_measurements_outdated(facts: PatientFacts, systemic_start: date | None) -> str | None:
+def compute_measurements_outdated(
+    facts: PatientFacts, systemic_start: date | None, recurrence: bool = False
+) -> str | None:
     """Why the recorded lesion count and size no longer describe the disease: measured before the
-    latest disease status, or before systemic therapy given for the liver metastases since."""
+    latest disease status, before systemic therapy given for the liver metastases since, or (in a
+    recurrence) before the last liver treatment."""
     liver = facts.liver_metastases
     if liver is None:
         return None
     measured = _effective(liver.lesion_count, liver.largest_diameter_cm)
     if measured is None:
         return None
+    treatments = liver_treatment_dates(facts)
+    if recurrence and treatments and measured <= treatments[-1]:
+        return f"measured {measured.isoformat()}, before the liver treatment of {treatments[-1].isoformat()}"
     status = liver.disease_status
     if status is not None and status.effective is not None and status.effective > measured:
         return (
@@ -873,9 +1088,14 @@ def compute_resectability(
     ehd_sites: frozenset[str],
     thresholds: Mapping[str, float],
     measurements_outdated: str | None = None,
+    *,
+    use_mdt: bool = True,
+    recurrence: bool = False,
 ) -> ResectabilityResult:
-    """Resectability from a current MDT assessment, else from the criteria of the sources when
-    the data decide it, else ``None`` with the reasons and the data that would be needed.
+    """Resectability from a current MDT assessment (unless ``use_mdt`` is off), else from the
+    criteria of the sources when the data decide it, else ``None`` with the reasons and the data
+    that would be needed. In a recurrence, a remnant or lobar distribution recorded before the last
+    liver treatment no longer describes the liver and is not used.
 
     The criteria decide only clear cases: unresectable with extrahepatic disease at several sites
     or peritoneal metastases beyond 003's limit; resectable only for clearly limited disease (at
@@ -886,7 +1106,7 @@ def compute_resectability(
     liver = facts.liver_metastases
     if liver is None:
         return ResectabilityResult(None, ResectabilityBasis.NONE, (), (), ())
-    mdt = liver.mdt_resectability
+    mdt = liver.mdt_resectability if use_mdt else None
     stale_note: tuple[str, ...] = ()
     if mdt is not None:
         stale, _ = mdt_out_of_date(facts)
@@ -895,8 +1115,23 @@ def compute_resectability(
         stale_note = (stale,)
     count = liver.lesion_count.value if liver.lesion_count else None
     largest = liver.largest_diameter_cm.value if liver.largest_diameter_cm else None
-    bilobar = liver.bilobar.value if liver.bilobar else None
-    flr_value = liver.future_liver_remnant_pct.value if liver.future_liver_remnant_pct else None
+    treated = liver_treatment_dates(facts)
+    superseded: list[str] = []
+
+    def current(fact: Fact[T] | None, what: str) -> T | None:
+        if fact is None:
+            return None
+        if recurrence and treated and fact.effective is not None and fact.effective <= treated[-1]:
+            superseded.append(
+                f"{what} recorded {fact.effective.isoformat()}, before the liver treatment of "
+                f"{treated[-1].isoformat()}: not used"
+            )
+            return None
+        return fact.value
+
+    bilobar = current(liver.bilobar, "lobar distribution")
+    flr_value = current(liver.future_liver_remnant_pct, "future liver remnant")
+    stale_note = (*stale_note, *superseded)
     sources = tuple(
         s
         for fact in (
@@ -941,9 +1176,9 @@ def compute_resectability(
     if measurements_outdated is not None:
         open_questions.append(f"lesion count and size {measurements_outdated}")
         missing.append("current lesion count and size (re-measure at restaging)")
-    if flr_value is not None and flr_value < flr.required_pct:
+    if flr_value is not None and not flr.met_by(flr_value):
         open_questions.append(
-            f"future liver remnant {flr_value:g}% below the required {flr.required_pct:g}%: portal vein "
+            f"future liver remnant {flr_value:g}%, short of the {flr.text} required: portal vein "
             "embolisation or a two-stage hepatectomy may make it resectable (003), an MDT judgement"
         )
     max_lesions = int(thresholds["criteria_resectable_max_lesions"])
@@ -989,7 +1224,7 @@ def compute_resectability(
         )
     reasons.append(
         f"{count} lesion(s) in one lobe, largest {largest:g} cm, future liver remnant {flr_value:g}% "
-        f"(required {flr.required_pct:g}%), no extrahepatic disease, ECOG within the surgical threshold"
+        f"(required {flr.text}), no extrahepatic disease, ECOG within the surgical threshold"
     )
     return ResectabilityResult(
         Resectability.RESECTABLE, ResectabilityBasis.CRITERIA, tuple(reasons), (), sources
@@ -1028,33 +1263,105 @@ def compute_restaging(
     return last, today > add_months(reference, months)
 
 
-def compute_anti_egfr_setting(facts: PatientFacts, resectability: ResectabilityResult) -> AntiEgfrSetting:
-    """The setting a recorded anti-EGFR antibody was started in, from the MDT assessment's date
-    and value; without one, from the criteria (resectable) or not recorded."""
-    exposures = _exposures(facts, ANTI_EGFR_AGENTS)
-    if not exposures:
-        return AntiEgfrSetting.NOT_RECORDED
-    starts = [t.start for t in exposures if t.start is not None]
-    first = min(starts) if starts else None
+def mdt_assessments(facts: PatientFacts) -> tuple[Fact[Resectability], ...]:
+    """Every recorded MDT assessment, oldest first; the latest alone when no history is recorded."""
     liver = facts.liver_metastases
-    mdt = liver.mdt_resectability if liver else None
-    if mdt is not None:
-        assessed = mdt.effective
-        between = (
-            assessed is not None
+    if liver is None:
+        return ()
+    if liver.mdt_history:
+        return liver.mdt_history
+    return (liver.mdt_resectability,) if liver.mdt_resectability is not None else ()
+
+
+def mdt_before(facts: PatientFacts, start: date | None) -> Fact[Resectability] | None:
+    """The latest dated MDT assessment on or before ``start`` and after any liver treatment that
+    precedes it (an assessment before a liver treatment describes disease since treated)."""
+    if start is None:
+        return None
+    earlier_treatments = [d for d in liver_treatment_dates(facts) if d <= start]
+    floor = earlier_treatments[-1] if earlier_treatments else None
+    found: Fact[Resectability] | None = None
+    for assessment in mdt_assessments(facts):
+        when = assessment.effective
+        if when is None or when > start or (floor is not None and when <= floor):
+            continue
+        if found is None or found.effective is None or when >= found.effective:
+            found = assessment
+    return found
+
+
+def antibody_start(facts: PatientFacts) -> date | None:
+    """First dated dose of a recorded anti-EGFR antibody."""
+    starts = [t.start for t in _exposures(facts, ANTI_EGFR_AGENTS) if t.start is not None]
+    return min(starts) if starts else None
+
+
+def compute_anti_egfr_setting(
+    facts: PatientFacts,
+    resectability: ResectabilityResult,
+    baseline: Fact[Resectability] | None,
+    criteria_before_start: Resectability | None,
+) -> AntiEgfrSetting:
+    """The setting a recorded anti-EGFR antibody was started in.
+
+    The MDT assessment on or before its first dose (``baseline``) decides: resectable is the
+    New EPOC population; not resectable is 001's conversion strategy, converted when a later
+    assessment says resectable. Without one, the criteria applied to the measurements taken before
+    the first dose decide when they call the disease resectable; otherwise an MDT assessment after
+    the start (or, without any, the criteria now) calling the disease resectable means an antibody
+    in resectable disease with no documented conversion, and one calling it not resectable puts the
+    antibody in 001's setting. Anything else is not recorded.
+    """
+    if not _exposures(facts, ANTI_EGFR_AGENTS):
+        return AntiEgfrSetting.NOT_RECORDED
+    first = antibody_start(facts)
+    liver = facts.liver_metastases
+    latest = liver.mdt_resectability if liver else None
+    if baseline is not None:
+        if baseline.value is Resectability.RESECTABLE:
+            return AntiEgfrSetting.INITIALLY_RESECTABLE
+        later = (
+            latest is not None
+            and latest.effective is not None
             and first is not None
-            and any(assessed < d <= first for d in liver_treatment_dates(facts))
+            and latest.effective > first
         )
-        if between:
-            return AntiEgfrSetting.UNKNOWN
-        if mdt.value is not Resectability.RESECTABLE:
-            return AntiEgfrSetting.CONVERSION
-        if assessed is not None and first is not None and first < assessed:
+        if later and latest is not None and latest.value is Resectability.RESECTABLE:
             return AntiEgfrSetting.CONVERTED
-        return AntiEgfrSetting.INITIALLY_RESECTABLE
-    if resectability.value is Resectability.RESECTABLE:
+        return AntiEgfrSetting.CONVERSION
+    if criteria_before_start is Resectability.RESECTABLE:
         return AntiEgfrSetting.CRITERIA_RESECTABLE
+    treated_before = [d for d in liver_treatment_dates(facts) if first is not None and d <= first]
+    if latest is not None and not (
+        treated_before and latest.effective is not None and latest.effective <= treated_before[-1]
+    ):
+        if latest.value is Resectability.RESECTABLE:
+            return AntiEgfrSetting.RESECTABLE_NO_BASELINE
+        return AntiEgfrSetting.NOT_RESECTABLE_AFTER_START
+    if resectability.value is Resectability.RESECTABLE:
+        return AntiEgfrSetting.RESECTABLE_NO_BASELINE
     return AntiEgfrSetting.UNKNOWN
+
+
+def criteria_before(
+    facts: PatientFacts,
+    start: date | None,
+    ps: PsClass,
+    ehd: EhdStatus,
+    ehd_sites: frozenset[str],
+    thresholds: Mapping[str, float],
+) -> Resectability | None:
+    """Resectability on the criteria alone, applied to lesion measurements dated on or before
+    ``start`` (with no liver treatment in between) and before any chemotherapy counted as heavy;
+    ``None`` when there are no such measurements or the criteria do not decide."""
+    liver = facts.liver_metastases
+    measured = None if liver is None else _effective(liver.lesion_count, liver.largest_diameter_cm)
+    if start is None or measured is None or measured > start:
+        return None
+    if any(measured < d <= start for d in liver_treatment_dates(facts)):
+        return None
+    flr = compute_flr(facts, False, thresholds)
+    return compute_resectability(facts, flr, ps, ehd, ehd_sites, thresholds, use_mdt=False).value
 
 
 def compute_age(facts: PatientFacts, today: date) -> int | None:
@@ -1092,13 +1399,17 @@ def build_context(
         and distance <= thresholds["rectal_max_anal_verge_cm"]
     )
     upper = None if distance is None else distance > thresholds["upper_rectum_min_cm"]
+    recurrence = compute_recurrence(facts)
     systemic_start = compute_liver_systemic_start(facts)
-    outdated = compute_measurements_outdated(facts, systemic_start)
-    resectability = compute_resectability(facts, flr, ps, ehd, ehd_sites, thresholds, outdated)
+    outdated = compute_measurements_outdated(facts, systemic_start, recurrence.recurred)
+    resectability = compute_resectability(
+        facts, flr, ps, ehd, ehd_sites, thresholds, outdated, recurrence=recurrence.recurred
+    )
     liver = facts.liver_metastases
     mdt = liver.mdt_resectability if liver else None
     _, predates_treatment = mdt_out_of_date(facts)
     mdt_plan = None if mdt is None or predates_treatment else mdt.value
+    baseline = mdt_before(facts, systemic_start)
     converted = (
         resectability.basis is ResectabilityBasis.MDT
         and resectability.value is Resectability.RESECTABLE
@@ -1106,7 +1417,11 @@ def build_context(
         and mdt.effective is not None
         and systemic_start is not None
         and systemic_start < mdt.effective
+        and baseline is not None
+        and baseline.value is not Resectability.RESECTABLE
     )
+    first_antibody = antibody_start(facts)
+    antibody_baseline = mdt_before(facts, first_antibody)
     last_restaging, overdue = compute_restaging(
         facts,
         systemic_start,
@@ -1132,14 +1447,14 @@ def build_context(
         tp53=compute_tp53(facts, conflicts),
         conflicts=conflicts,
         ps=ps,
-        oxaliplatin=compute_oxaliplatin(facts, thresholds),
+        oxaliplatin=compute_oxaliplatin(facts, thresholds, recurrence.onset),
         cycles=cycles,
         heavy_chemotherapy=heavy,
         flr=flr,
         ehd=ehd,
         ehd_sites=ehd_sites,
         liver_treated=bool(_liver_treatments(facts)),
-        recurrence=compute_recurrence(facts),
+        recurrence=recurrence.recurred,
         resectability=resectability,
         fong=compute_fong(facts, thresholds),
         mdt_plan=mdt_plan,
@@ -1148,8 +1463,18 @@ def build_context(
         measurements_outdated=outdated,
         last_restaging=last_restaging,
         restaging_overdue=overdue,
-        anti_egfr_setting=compute_anti_egfr_setting(facts, resectability),
+        anti_egfr_setting=compute_anti_egfr_setting(
+            facts,
+            resectability,
+            antibody_baseline,
+            criteria_before(facts, first_antibody, ps, ehd, ehd_sites, thresholds),
+        ),
         age=compute_age(facts, today),
+        mdt_baseline=baseline,
+        recurrence_info=recurrence,
+        antibody_start=first_antibody,
+        antibody_baseline=antibody_baseline,
+        course=compute_course(facts, today, thresholds),
     )
 
 

@@ -50,6 +50,9 @@ SUMMARY_LIMIT = 140
 INDICATOR_RANK: dict[Indicator, int] = {Indicator.CRITICAL: 0, Indicator.WARNING: 1, Indicator.INFO: 2}
 #: The catalogue item a card that assumes pMMR adds (and offers to order) while MMR/MSI is unknown.
 MMR_MISSING_CODE = "mmr-status"
+#: While this predicate holds (ECOG 3 or more) no card offers to draft a care plan: the sources'
+#: pathways assume a patient fit for them, and fitness is the MDT's call (the cards say so).
+CAREPLAN_WITHHELD_WHEN = "ps_poor"
 ACTION_LABELS: dict[ActionKind, str] = {
     ActionKind.MDT_REFERRAL: "Refer to the multidisciplinary tumour board (MDT)",
     ActionKind.DRAFT_CAREPLAN: "Draft a care plan of this pathway",
@@ -193,7 +196,8 @@ def _recommendation(rule: Rule, ev: _Evaluator, missing_specs: list[MissingSpec]
         for phase in rule.pathway
         if ev.applies(phase.when, phase.unless)
     )
-    kinds = tuple(k for k in rule.actions if k is not ActionKind.DRAFT_CAREPLAN or pathway)
+    careplan = bool(pathway) and not ev.holds(CAREPLAN_WITHHELD_WHEN)
+    kinds = tuple(k for k in rule.actions if k is not ActionKind.DRAFT_CAREPLAN or careplan)
     if mmr_pending and ActionKind.ORDER_TESTS not in kinds:
         kinds = (*kinds, ActionKind.ORDER_TESTS)
     return Recommendation(

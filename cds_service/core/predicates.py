@@ -33,6 +33,7 @@ from cds_service.core.facts import (
     Agent,
     DiseaseStatus,
     ExtrahepaticSite,
+    Fact,
     HepatectomyComplexity,
     Margin,
     PrimarySite,
@@ -76,8 +77,9 @@ class AntiEgfrReason:
         text: The reason in full, for the card.
         short: A few words, for the card's summary.
         critical: With an antibody already recorded, a safety conflict (RAS not wild-type or not
-            established, right-sided or transverse primary, disease resectable when it started,
-            BRAF V600E without encorafenib).
+            established, BRAF not established, a right-sided, transverse or unknown primary site
+            outside the BREAKWATER combination, disease resectable when it started or resectable
+            now without a documented conversion, BRAF V600E without encorafenib).
     """
 
     text: str
@@ -85,13 +87,109 @@ class AntiEgfrReason:
     critical: bool
 
 
+def breakwater_recorded(ctx: PatientContext) -> bool:
+    """Encorafenib is recorded with an anti-EGFR antibody for a BRAF V600E tumour: the BREAKWATER
+    combination, whose use does not depend on sidedness."""
+    agents = _agents(ctx)
+    return ctx.braf is BrafClass.V600E and Agent.ENCORAFENIB in agents and bool(agents & ANTI_EGFR_AGENTS)
+
+
+def _dated(fact: Fact[Resectability] | None) -> str:
+    if fact is None or fact.effective is None:
+        return "date not recorded"
+    return fact.effective.isoformat()
+
+
+def _setting_reasons(ctx: PatientContext, recorded: bool) -> list[AntiEgfrReason]:
+    """Reasons from the setting the antibody was started in (recorded) or would be given in."""
+    setting = ctx.anti_egfr_setting
+    start = ctx.antibody_start.isoformat() if ctx.antibody_start else "date not recorded"
+    liver = ctx.facts.liver_metastases
+    latest = None if liver is None else liver.mdt_resectability
+    latest_resectable = latest is not None and latest.value is Resectability.RESECTABLE
+    if setting is AntiEgfrSetting.INITIALLY_RESECTABLE:
+        baseline = ctx.antibody_baseline
+        when = baseline.effective.isoformat() if baseline and baseline.effective else "date not recorded"
+        return [
+            AntiEgfrReason(
+                f"the MDT had assessed the disease as resectable ({when}) before the antibody started "
+                f"({start})",
+                "resectable disease",
+                True,
+            )
+        ]
+    if setting is AntiEgfrSetting.CRITERIA_RESECTABLE:
+        also = f", and the MDT assesses it as resectable now ({_dated(latest)})" if latest_resectable else ""
+        return [
+            AntiEgfrReason(
+                f"the lesion measurements taken before the antibody started ({start}) meet the criteria "
+                "of the sources for resectable disease (provisional; no MDT assessment before the start)"
+                f"{also}",
+                "resectable disease",
+                True,
+            )
+        ]
+    if setting is AntiEgfrSetting.RESECTABLE_NO_BASELINE:
+        now = (
+            f"the MDT assesses the disease as resectable ({_dated(latest)})"
+            if latest_resectable
+            else "the disease is resectable on the criteria of the sources (provisional)"
+        )
+        return [
+            AntiEgfrReason(
+                f"{now}, and no MDT assessment before the antibody started ({start}) records it as not "
+                "resectable: no documented conversion",
+                "no documented conversion",
+                True,
+            )
+        ]
+    if setting is AntiEgfrSetting.UNKNOWN:
+        return [
+            AntiEgfrReason(
+                "no MDT assessment records whether the disease was resectable when the antibody started",
+                "setting not recorded",
+                False,
+            )
+        ]
+    if recorded or setting is not AntiEgfrSetting.NOT_RECORDED:
+        return []
+    result = ctx.resectability
+    if result.value is Resectability.RESECTABLE:
+        return [
+            AntiEgfrReason(
+                "resectable disease: no anti-EGFR before or after resection", "resectable disease", True
+            )
+        ]
+    if result.value is not None and result.basis is not ResectabilityBasis.MDT:
+        return [
+            AntiEgfrReason(
+                "resectability is only a provisional reading of the criteria: an anti-EGFR antibody "
+                "only once the MDT confirms the disease is not resectable",
+                "MDT assessment pending",
+                False,
+            )
+        ]
+    if result.value is None:
+        return [
+            AntiEgfrReason(
+                "resectability not assessed: anti-EGFR belongs to the conversion setting",
+                "resectability not assessed",
+                False,
+            )
+        ]
+    return []
+
+
 def anti_egfr_reasons(ctx: PatientContext) -> tuple[AntiEgfrReason, ...]:
     """Why an anti-EGFR antibody is not indicated; empty when it is (001: pMMR, RAS and BRAF
     wild-type, left-sided, in its conversion strategy for disease the MDT found not resectable;
-    New EPOC: never in resectable disease; after conversion on it, 001 continues the same
-    chemotherapy)."""
+    New EPOC: never in resectable disease; after a documented conversion on it, 001 continues the
+    same chemotherapy). With an antibody recorded, RAS or BRAF not established and an unknown or
+    right-sided (or transverse) primary are safety conflicts, except that the BREAKWATER combination
+    (encorafenib for BRAF V600E) does not depend on sidedness."""
     reasons: list[AntiEgfrReason] = []
     recorded = bool(_agents(ctx) & ANTI_EGFR_AGENTS)
+    breakwater = breakwater_recorded(ctx)
     if ctx.ras is GeneStatus.MUTANT:
         reasons.append(AntiEgfrReason(f"RAS mutant ({ctx.ras_detail})", "RAS mutant", True))
     elif ctx.ras is GeneStatus.UNKNOWN:
@@ -100,14 +198,23 @@ def anti_egfr_reasons(ctx: PatientContext) -> tuple[AntiEgfrReason, ...]:
                 f"extended RAS status not established ({ctx.ras_detail})", "RAS not established", True
             )
         )
-    if ctx.braf is BrafClass.V600E:
-        with_encorafenib = Agent.ENCORAFENIB in _agents(ctx)
+    if breakwater:
+        reasons.append(
+            AntiEgfrReason(
+                "BRAF V600E with encorafenib recorded: the BREAKWATER combination (newer evidence), not "
+                "001's anti-EGFR regimen for RAS/BRAF wild-type tumours",
+                "BRAF V600E (BREAKWATER)",
+                False,
+            )
+        )
+    elif ctx.braf is BrafClass.V600E:
         reasons.append(
             AntiEgfrReason(
                 "BRAF V600E: an anti-EGFR antibody only as part of encorafenib plus cetuximab "
-                "(BREAKWATER, newer evidence; no perioperative or conversion data, an MDT decision)",
+                "(BREAKWATER, newer evidence; first-line metastatic disease, no perioperative or "
+                "conversion data)",
                 "BRAF V600E",
-                not with_encorafenib,
+                True,
             )
         )
     elif ctx.braf is BrafClass.OTHER:
@@ -119,77 +226,31 @@ def anti_egfr_reasons(ctx: PatientContext) -> tuple[AntiEgfrReason, ...]:
             )
         )
     elif ctx.braf is BrafClass.UNKNOWN:
-        reasons.append(AntiEgfrReason("BRAF status not established", "BRAF not established", False))
-    if ctx.sidedness is Sidedness.RIGHT:
-        reasons.append(AntiEgfrReason("right-sided primary", "right-sided primary", True))
-    elif ctx.sidedness is Sidedness.INDETERMINATE:
-        reasons.append(
-            AntiEgfrReason(
-                "transverse colon primary: sidedness uncertain, treated as right-sided",
-                "transverse colon",
-                True,
+        reasons.append(AntiEgfrReason("BRAF status not established", "BRAF not established", True))
+    if not breakwater:
+        if ctx.sidedness is Sidedness.RIGHT:
+            reasons.append(AntiEgfrReason("right-sided primary", "right-sided primary", True))
+        elif ctx.sidedness is Sidedness.INDETERMINATE:
+            reasons.append(
+                AntiEgfrReason(
+                    "transverse colon primary: sidedness uncertain, treated as right-sided",
+                    "transverse colon",
+                    True,
+                )
             )
-        )
-    elif ctx.sidedness is Sidedness.UNKNOWN:
-        reasons.append(
-            AntiEgfrReason("primary sub-site not recorded: sidedness unknown", "sidedness unknown", False)
-        )
+        elif ctx.sidedness is Sidedness.UNKNOWN:
+            reasons.append(
+                AntiEgfrReason(
+                    "primary sub-site not recorded: sidedness unknown (001: left-sided tumours only)",
+                    "sidedness unknown",
+                    True,
+                )
+            )
     if ctx.mmr is MmrClass.DEFICIENT:
         reasons.append(
             AntiEgfrReason("dMMR/MSI-H: immunotherapy is the systemic choice (001)", "dMMR/MSI-H", False)
         )
-    setting = ctx.anti_egfr_setting
-    if setting is AntiEgfrSetting.INITIALLY_RESECTABLE:
-        reasons.append(
-            AntiEgfrReason(
-                "the MDT had assessed the disease as resectable when the antibody started",
-                "resectable disease",
-                True,
-            )
-        )
-    elif setting is AntiEgfrSetting.CRITERIA_RESECTABLE:
-        reasons.append(
-            AntiEgfrReason(
-                "the disease is resectable on the criteria of the sources (provisional, no MDT assessment)",
-                "resectable disease",
-                True,
-            )
-        )
-    elif setting is AntiEgfrSetting.UNKNOWN:
-        reasons.append(
-            AntiEgfrReason(
-                "no MDT assessment records whether the disease was resectable when the antibody started",
-                "setting not recorded",
-                False,
-            )
-        )
-    elif not recorded:
-        result = ctx.resectability
-        if result.value is Resectability.RESECTABLE:
-            reasons.append(
-                AntiEgfrReason(
-                    "resectable disease: no anti-EGFR before or after resection",
-                    "resectable disease",
-                    True,
-                )
-            )
-        elif result.value is not None and result.basis is not ResectabilityBasis.MDT:
-            reasons.append(
-                AntiEgfrReason(
-                    "resectability is only a provisional reading of the criteria: an anti-EGFR antibody "
-                    "only once the MDT confirms the disease is not resectable",
-                    "MDT assessment pending",
-                    False,
-                )
-            )
-        elif result.value is None:
-            reasons.append(
-                AntiEgfrReason(
-                    "resectability not assessed: anti-EGFR belongs to the conversion setting",
-                    "resectability not assessed",
-                    False,
-                )
-            )
+    reasons.extend(_setting_reasons(ctx, recorded))
     return tuple(reasons)
 
 
@@ -513,9 +574,36 @@ def recent_liver_treatment(ctx: PatientContext) -> bool:
 
 
 @predicate
-def synchronous_primary_in_place(ctx: PatientContext) -> bool:
-    """Synchronous disease, primary in place and liver not yet treated: the sequencing question."""
-    return timing_synchronous(ctx) and primary_in_place(ctx) and liver_untreated(ctx)
+def primary_in_place_liver_untreated(ctx: PatientContext) -> bool:
+    """Primary in place and liver not yet treated: the sequencing question, whatever the timing
+    label (metastases found weeks after the diagnosis raise the same question)."""
+    return primary_in_place(ctx) and liver_untreated(ctx)
+
+
+@predicate
+def timing_not_synchronous(ctx: PatientContext) -> bool:
+    """Timing is known and not synchronous under the policy's definition."""
+    return ctx.timing.category is not None and ctx.timing.category is not TimingCategory.SYNCHRONOUS
+
+
+@predicate
+def mdt_says_resectable(ctx: PatientContext) -> bool:
+    """A current MDT assessment calls the disease resectable."""
+    return ctx.resectability.basis is ResectabilityBasis.MDT and resectable(ctx)
+
+
+@predicate
+def conversion_not_documented(ctx: PatientContext) -> bool:
+    """The MDT calls the disease resectable after systemic therapy for it began, but no MDT
+    assessment on or before the start records it as not resectable: read as preoperative
+    chemotherapy for resectable disease, not as a conversion."""
+    return (
+        mdt_says_resectable(ctx)
+        and ctx.liver_systemic_start is not None
+        and liver_untreated(ctx)
+        and not ctx.converted
+        and ctx.mdt_baseline is None
+    )
 
 
 @predicate
@@ -609,16 +697,16 @@ def flr_unknown(ctx: PatientContext) -> bool:
 
 @predicate
 def flr_adequate(ctx: PatientContext) -> bool:
-    """Planned future liver remnant at or above the required percentage."""
+    """Planned future liver remnant meets the requirement (at least, or over, the percentage)."""
     flr = _flr(ctx)
-    return flr is not None and flr >= ctx.flr.required_pct
+    return flr is not None and ctx.flr.met_by(flr)
 
 
 @predicate
 def flr_insufficient(ctx: PatientContext) -> bool:
-    """Planned future liver remnant below the required percentage."""
+    """Planned future liver remnant short of the requirement."""
     flr = _flr(ctx)
-    return flr is not None and flr < ctx.flr.required_pct
+    return flr is not None and not ctx.flr.met_by(flr)
 
 
 @predicate
@@ -1003,6 +1091,12 @@ def anti_egfr_recorded(ctx: PatientContext) -> bool:
 
 
 @predicate
+def anti_egfr_breakwater_recorded(ctx: PatientContext) -> bool:
+    """Encorafenib with an anti-EGFR antibody is recorded for a BRAF V600E tumour (BREAKWATER)."""
+    return breakwater_recorded(ctx)
+
+
+@predicate
 def anti_egfr_harmful_recorded(ctx: PatientContext) -> bool:
     """An anti-EGFR antibody is recorded for a RAS-mutant tumour, or for a BRAF V600E tumour
     without encorafenib (the BREAKWATER combination)."""
@@ -1012,8 +1106,9 @@ def anti_egfr_harmful_recorded(ctx: PatientContext) -> bool:
 
 @predicate
 def anti_egfr_critical_recorded(ctx: PatientContext) -> bool:
-    """An anti-EGFR antibody is recorded with a reason that makes it a safety conflict: RAS not
-    established, right-sided or transverse primary, or disease resectable when it started."""
+    """An anti-EGFR antibody is recorded with a reason that makes it a safety conflict: RAS or BRAF
+    not established, a right-sided, transverse or unknown primary site (outside BREAKWATER), or
+    disease resectable when it started, or resectable now without a documented conversion."""
     return anti_egfr_recorded(ctx) and any(r.critical for r in anti_egfr_reasons(ctx))
 
 
@@ -1033,17 +1128,30 @@ def bevacizumab_recorded(ctx: PatientContext) -> bool:
 @predicate
 def anti_egfr_in_resectable(ctx: PatientContext) -> bool:
     """A recorded anti-EGFR antibody was started in disease already assessed (or, without an MDT
-    assessment, read from the criteria) as resectable."""
+    assessment before it, read from the criteria) as resectable, or is given in disease resectable
+    now without a documented conversion."""
     return ctx.anti_egfr_setting in (
         AntiEgfrSetting.INITIALLY_RESECTABLE,
         AntiEgfrSetting.CRITERIA_RESECTABLE,
+        AntiEgfrSetting.RESECTABLE_NO_BASELINE,
+    )
+
+
+@predicate
+def anti_egfr_setting_undocumented(ctx: PatientContext) -> bool:
+    """A recorded anti-EGFR antibody is in resectable disease and no MDT assessment before its first
+    dose records the disease as resectable or not: read from the criteria, or from a later assessment."""
+    return ctx.anti_egfr_setting in (
+        AntiEgfrSetting.CRITERIA_RESECTABLE,
+        AntiEgfrSetting.RESECTABLE_NO_BASELINE,
     )
 
 
 @predicate
 def anti_egfr_converted(ctx: PatientContext) -> bool:
-    """An anti-EGFR antibody was started before the MDT assessed the disease as resectable: the
-    disease was converted on it (001 continues the same chemotherapy; New EPOC differs)."""
+    """An anti-EGFR antibody was started while the MDT assessed the disease as not resectable, and
+    a later assessment calls it resectable: the disease was converted on it (001 continues the same
+    chemotherapy; New EPOC differs)."""
     return ctx.anti_egfr_setting is AntiEgfrSetting.CONVERTED
 
 
@@ -1088,8 +1196,8 @@ def no_oxaliplatin_recorded(ctx: PatientContext) -> bool:
 
 @predicate
 def oxaliplatin_failure_by_progression(ctx: PatientContext) -> bool:
-    """Oxaliplatin failure rests on progression during or after oxaliplatin (the service's
-    extension of 001's "failed adjuvant oxaliplatin")."""
+    """Oxaliplatin failure rests on progression during oxaliplatin or within the on-chemotherapy
+    window after it (the service's extension of 001's "failed adjuvant oxaliplatin")."""
     return ctx.oxaliplatin.failure is True and ctx.oxaliplatin.by_progression
 
 
@@ -1097,6 +1205,26 @@ def oxaliplatin_failure_by_progression(ctx: PatientContext) -> bool:
 def oxaliplatin_after_failure(ctx: PatientContext) -> bool:
     """Oxaliplatin is recorded again after an established oxaliplatin failure."""
     return ctx.oxaliplatin.failure is True and ctx.oxaliplatin.rechallenged
+
+
+@predicate
+def oxaliplatin_after_adjuvant_failure(ctx: PatientContext) -> bool:
+    """Oxaliplatin is recorded again after 001's own failure: liver metastases (or their recurrence)
+    within the window after adjuvant oxaliplatin, not the service's progression extension."""
+    return oxaliplatin_after_failure(ctx) and not ctx.oxaliplatin.by_progression
+
+
+@predicate
+def oxaliplatin_progression_after_break(ctx: PatientContext) -> bool:
+    """Progression came within the failure window after oxaliplatin but after a break beyond the
+    on-chemotherapy window: not counted as failure; prior oxaliplatin for the MDT to weigh."""
+    return ctx.oxaliplatin.after_break
+
+
+@predicate
+def oxaliplatin_reintroduced(ctx: PatientContext) -> bool:
+    """Oxaliplatin is recorded again after a progression that came after a break from it."""
+    return ctx.oxaliplatin.after_break and ctx.oxaliplatin.rechallenged
 
 
 @predicate
@@ -1149,6 +1277,14 @@ def radiological_response_before_surgery(ctx: PatientContext) -> bool:
 def complete_response_achieved(ctx: PatientContext) -> bool:
     """The liver metastases, not yet resected or ablated, are recorded as no longer detected."""
     return liver_untreated(ctx) and _status(ctx) is DiseaseStatus.COMPLETE_RESPONSE
+
+
+@predicate
+def perioperative_course_complete(ctx: PatientContext) -> bool:
+    """The chemotherapy given for the treated liver metastases, before and after their treatment,
+    reaches 001's total (read as weeks of cycles, the service's reading)."""
+    course = ctx.course
+    return course is not None and course.weeks >= ctx.threshold("perioperative_total_weeks")
 
 
 @predicate

@@ -21,6 +21,7 @@ from cds_service.core.context import (
     PsClass,
     ResectabilityBasis,
     TimingCategory,
+    mdt_assessments,
     timing_label,
 )
 from cds_service.core.facts import Agent, Fact, HepatectomyComplexity, Symptom
@@ -340,7 +341,7 @@ def view_flr(ctx: PatientContext) -> tuple[FactUsed, ...]:
         used("Future liver remnant (%)", liver.future_liver_remnant_pct if liver else None),
         derived(
             "Required future liver remnant",
-            f"{ctx.flr.required_pct:g}%",
+            ctx.flr.text,
             _srcs(ctx.facts.cirrhosis),
             "; ".join((ctx.flr.basis, *ctx.flr.assumptions)),
         ),
@@ -439,13 +440,24 @@ def view_systemic_course(ctx: PatientContext) -> tuple[FactUsed, ...]:
 
 @fact_view
 def view_mdt(ctx: PatientContext) -> tuple[FactUsed, ...]:
-    """The recorded MDT resectability assessment, whether or not it is current."""
+    """The recorded MDT resectability assessments: the earlier ones (the one before systemic therapy
+    marked), then the latest, whether or not it is current."""
     liver = ctx.facts.liver_metastases
     fact = liver.mdt_resectability if liver else None
     stale = (
         "out of date" if fact is not None and ctx.resectability.basis is not ResectabilityBasis.MDT else None
     )
-    return (used("MDT resectability assessment", fact, note=stale, missing_note="none recorded"),)
+    baseline_note = "before systemic therapy for the liver metastases"
+    earlier = tuple(
+        used(
+            "Earlier MDT resectability assessment",
+            assessment,
+            note=baseline_note if assessment == ctx.mdt_baseline else None,
+        )
+        for assessment in mdt_assessments(ctx.facts)
+        if assessment != fact
+    )
+    return (*earlier, used("MDT resectability assessment", fact, note=stale, missing_note="none recorded"))
 
 
 @fact_view
@@ -587,6 +599,18 @@ def text_flr_pct(ctx: PatientContext) -> str:
 def text_flr_required_pct(ctx: PatientContext) -> str:
     """Required future liver remnant."""
     return f"{ctx.flr.required_pct:g}"
+
+
+@placeholder
+def text_flr_required(ctx: PatientContext) -> str:
+    """The required future liver remnant in words ("at least 20%", "more than 40%")."""
+    return ctx.flr.text
+
+
+@placeholder
+def text_flr_required_sign(ctx: PatientContext) -> str:
+    """The required future liver remnant with its comparison sign ("≥20%", ">40%")."""
+    return f"{'>' if ctx.flr.exclusive else '≥'}{ctx.flr.required_pct:g}%"
 
 
 @placeholder
@@ -765,6 +789,91 @@ def text_mdt_assessment(ctx: PatientContext) -> str:
 
 
 @placeholder
+def text_mdt_date(ctx: PatientContext) -> str:
+    """Date of the latest MDT assessment."""
+    liver = ctx.facts.liver_metastases
+    fact = liver.mdt_resectability if liver else None
+    return fact.effective.isoformat() if fact is not None and fact.effective else "date not recorded"
+
+
+@placeholder
+def text_mdt_baseline(ctx: PatientContext) -> str:
+    """The MDT assessment on or before the start of systemic therapy, with its date."""
+    fact = ctx.mdt_baseline
+    if fact is None:
+        return "none recorded"
+    when = f" ({fact.effective.isoformat()})" if fact.effective else ""
+    return f"{fact.value.value}{when}"
+
+
+@placeholder
+def text_recurrence_basis(ctx: PatientContext) -> str:
+    """What the recurrence after liver treatment rests on."""
+    return ctx.recurrence_info.basis or "none recorded"
+
+
+@placeholder
+def text_course_detail(ctx: PatientContext) -> str:
+    """The perioperative chemotherapy given so far."""
+    course = ctx.course
+    return course.detail if course is not None else "not computable"
+
+
+@placeholder
+def text_antibody_start(ctx: PatientContext) -> str:
+    """First recorded dose of the anti-EGFR antibody."""
+    return display(ctx.antibody_start)
+
+
+def _agent_names(agents: set[Agent]) -> str:
+    return ", ".join(sorted(str(a.value) for a in agents)) or "none recorded"
+
+
+@placeholder
+def text_systemic_agents(ctx: PatientContext) -> str:
+    """Agents given for the liver metastases since systemic therapy for them began."""
+    start = ctx.liver_systemic_start
+    if start is None:
+        return "none recorded"
+    return _agent_names({t.agent for t in ctx.facts.therapies if t.start is not None and t.start >= start})
+
+
+@placeholder
+def text_progression_agents(ctx: PatientContext) -> str:
+    """Agents given at the recorded progression (a dose on or before it, within the on-chemotherapy
+    window)."""
+    liver = ctx.facts.liver_metastases
+    status = None if liver is None else liver.disease_status
+    when = None if status is None else status.effective
+    if when is None:
+        return "date of the progression not recorded"
+    window = ctx.threshold("progression_on_chemotherapy_window_days")
+    agents = {
+        t.agent
+        for t in ctx.facts.therapies
+        if t.start is not None
+        and (last := t.last_date) is not None
+        and t.start <= when
+        and (when - last).days <= window
+    }
+    return _agent_names(agents)
+
+
+@placeholder
+def text_tests_to_order(ctx: PatientContext) -> str:
+    """Which of extended RAS and BRAF testing is still needed."""
+    needed = [
+        name
+        for name, missing in (
+            ("extended RAS (KRAS and NRAS)", ctx.ras is GeneStatus.UNKNOWN),
+            ("BRAF", ctx.braf is BrafClass.UNKNOWN),
+        )
+        if missing
+    ]
+    return " and ".join(needed) + " testing" if needed else "no further testing"
+
+
+@placeholder
 def text_measurements_outdated(ctx: PatientContext) -> str:
     """Why the lesion measurements are out of date."""
     return ctx.measurements_outdated or "current"
@@ -922,7 +1031,14 @@ def derived_facts(ctx: PatientContext) -> tuple[FactUsed, ...]:
         derived("Extrahepatic disease", str(ctx.ehd.value), (), text_ehd_sites(ctx)),
         *view_resectability(ctx),
         derived("Liver resection or ablation recorded", display(ctx.liver_treated)),
-        derived("Recurrence after liver treatment", display(ctx.recurrence)),
+        derived(
+            "Recurrence after liver treatment",
+            display(ctx.recurrence),
+            ctx.recurrence_info.sources,
+            ctx.recurrence_info.basis,
+        ),
+        derived("MDT assessment before systemic therapy", text_mdt_baseline(ctx)),
+        derived("Conversion documented", display(ctx.converted)),
         derived(
             "Anti-EGFR eligibility",
             "eligible" if not reasons else "not indicated",
@@ -933,6 +1049,7 @@ def derived_facts(ctx: PatientContext) -> tuple[FactUsed, ...]:
         derived("Anti-EGFR setting", str(ctx.anti_egfr_setting.value)),
         *view_systemic_course(ctx),
         derived("Lesion measurements", ctx.measurements_outdated or "current"),
+        derived("Perioperative course so far", text_course_detail(ctx)),
         derived("Restaging overdue", display(ctx.restaging_overdue), (), text_last_restaging(ctx)),
         *view_fong(ctx),
     )

@@ -115,6 +115,7 @@ def crlm(
     complexity: HepatectomyComplexity | None = HepatectomyComplexity.GRADE_II,
     mdt: Resectability | None = Resectability.RESECTABLE,
     mdt_date: date | None = None,
+    mdt_earlier: tuple[tuple[Resectability, date | None], ...] = (),
     status: DiseaseStatus | None = None,
     status_date: date | None = None,
     kras: MutationStatus | None = WT,
@@ -131,6 +132,7 @@ def crlm(
     declines_chemo: bool | None = None,
     therapies: tuple[TherapyExposure, ...] = (),
     liver_procedures: tuple[LiverProcedure, ...] = (),
+    onsets: tuple[date, ...] | None = None,
     data_notes: tuple[DataNote, ...] = (),
     other_primaries: tuple[str, ...] = (),
     cycles: int | None = None,
@@ -139,7 +141,20 @@ def crlm(
     birth_date: date | None = date(1960, 5, 17),
 ) -> PatientFacts:
     """A patient with colorectal liver metastases; see the module docstring for the baseline
-    (``measured`` dates the lesion count and size, ``mdt_date`` the MDT assessment)."""
+    (``measured`` dates the lesion count and size, ``mdt_date`` the MDT assessment). As the mapping
+    does, every MDT assessment (``mdt_earlier`` plus ``mdt``) is kept in ``mdt_history`` and the
+    latest-dated one is the current ``mdt_resectability``; ``onsets`` are the onsets of active
+    liver-metastasis Conditions (by default the detection date alone)."""
+    assessments = [
+        Fact(value, (ref(f"mdt-resectability-earlier-{i}"),), when)
+        for i, (value, when) in enumerate(mdt_earlier)
+    ]
+    if mdt is not None:
+        assessments.append(Fact(mdt, (ref("mdt-resectability"),), mdt_date))
+    history = tuple(sorted(assessments, key=lambda a: a.effective or date.min))
+    latest = max(assessments, key=lambda a: a.effective or date.min) if assessments else None
+    if onsets is None:
+        onsets = (detected,) if detected is not None else ()
     if extrahepatic_absent is _UNSET:
         extrahepatic_absent = None if extrahepatic else True
     primary = PrimaryTumour(
@@ -162,8 +177,10 @@ def crlm(
         bilobar=fact(bilobar, "bilobar"),
         future_liver_remnant_pct=fact(flr, "flr"),
         planned_complexity=fact(complexity, "complexity"),
-        mdt_resectability=fact(mdt, "mdt-resectability", effective=mdt_date),
+        mdt_resectability=latest,
         disease_status=fact(status, "disease-status", effective=status_date),
+        mdt_history=history,
+        onsets=tuple(Fact(d, (ref(f"liver-mets-{i}", "Condition"),), d) for i, d in enumerate(onsets)),
     )
     return PatientFacts(
         patient="Patient/p1",

@@ -108,6 +108,11 @@ def patient_facts(draw: st.DrawFn) -> PatientFacts:
         "complexity": draw(_enum(HepatectomyComplexity)),
         "mdt": draw(_enum(Resectability)),
         "mdt_date": draw(maybe(DATES)),
+        "mdt_earlier": tuple(
+            (draw(st.sampled_from(list(Resectability))), draw(maybe(DATES)))
+            for _ in range(draw(st.integers(0, 2)))
+        ),
+        "onsets": draw(maybe(st.lists(DATES, max_size=2).map(lambda ds: tuple(sorted(ds))))),
         "status": draw(_enum(DiseaseStatus)),
         "status_date": draw(maybe(DATES)),
         "kras": draw(_enum(MutationStatus)),

@@ -3,6 +3,7 @@ future liver remnant, resectability and the Fong score, each from facts built to
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 
 import pytest
@@ -22,6 +23,7 @@ from cds_service.core.facts import (
     Agent,
     DiseaseStatus,
     ExtrahepaticSite,
+    Fact,
     MmrStatus,
     PatientFacts,
     PrimarySite,
@@ -260,6 +262,68 @@ def test_oxaliplatin_failure_by_progression_is_marked() -> None:
     assert context(facts).oxaliplatin.by_progression
 
 
+@pytest.mark.parametrize(
+    ("progressed", "failure", "after_break"),
+    [
+        (date(2026, 10, 20), True, False),
+        (date(2026, 12, 1), True, False),
+        (date(2026, 12, 2), False, True),
+        (date(2027, 10, 20), False, False),
+    ],
+)
+def test_progression_counts_as_oxaliplatin_failure_only_within_the_window(
+    progressed: date, failure: bool, after_break: bool
+) -> None:
+    """Progression during oxaliplatin or within 62 days of its last dose (2026-09-30) is failure; later
+    within 12 months it is a break, not failure; later still it is neither."""
+    facts = crlm(
+        detected=date(2026, 9, 1),
+        therapies=cycles_of(Agent.OXALIPLATIN, date(2026, 9, 2), 3),
+        status=DiseaseStatus.PROGRESSION,
+        status_date=progressed,
+    )
+    result = context(facts).oxaliplatin
+    assert result.failure is failure
+    assert result.after_break is after_break
+    assert result.by_progression is failure
+
+
+def test_progression_after_a_break_notes_the_reintroduction() -> None:
+    """Oxaliplatin given again after a progression that came after a break is marked, not a failure."""
+    facts = crlm(
+        detected=date(2025, 12, 3),
+        therapies=(*folfox(date(2026, 1, 1), 12), *folfox(date(2026, 11, 1), 2)),
+        status=DiseaseStatus.PROGRESSION,
+        status_date=date(2026, 10, 15),
+    )
+    result = context(facts).oxaliplatin
+    assert (result.failure, result.after_break, result.rechallenged) == (False, True, True)
+    assert "after a break" in result.detail
+
+
+@pytest.mark.parametrize(
+    ("onsets", "failure"),
+    [
+        ((date(2025, 8, 3), date(2026, 9, 1)), True),
+        ((date(2025, 8, 3), date(2027, 3, 13)), False),
+        ((date(2025, 8, 3),), False),
+    ],
+)
+def test_oxaliplatin_window_runs_to_the_recurrence(onsets: tuple[date, ...], failure: bool) -> None:
+    """After a liver resection, a recurrence within 12 months of the postoperative oxaliplatin (last
+    dose 2026-03-12) is failure of adjuvant oxaliplatin; the first detection alone is not."""
+    facts = crlm(
+        diagnosed=date(2025, 8, 1),
+        detected=date(2025, 8, 3),
+        onsets=onsets,
+        liver_procedures=(liver_resection(date(2025, 12, 1)),),
+        therapies=(exposure(Agent.OXALIPLATIN, date(2026, 1, 1), date(2026, 3, 12)),),
+    )
+    result = context(facts).oxaliplatin
+    assert result.failure is failure
+    assert ("liver recurrence recorded" in result.detail) is failure
+
+
 def test_oxaliplatin_unknown_without_detection_date() -> None:
     """Dated oxaliplatin cannot be judged when the detection date of the metastases is missing."""
     facts = crlm(detected=None, therapies=(exposure(Agent.OXALIPLATIN, date(2026, 1, 1)),))
@@ -313,6 +377,26 @@ def test_required_future_liver_remnant(facts: PatientFacts, required: float, ass
     flr = context(facts).flr
     assert flr.required_pct == required
     assert bool(flr.assumptions) is assumes
+
+
+@pytest.mark.parametrize(
+    ("facts", "pct", "met", "text"),
+    [
+        (crlm(), 20.0, True, "at least 20%"),
+        (crlm(), 19.9, False, "at least 20%"),
+        (crlm(cirrhosis=True), 40.0, True, "at least 40%"),
+        (crlm(cycles=7), 40.0, False, "more than 40%"),
+        (crlm(cycles=7), 40.1, True, "more than 40%"),
+        (crlm(cycles=7, cirrhosis=True), 40.0, False, "more than 40%"),
+    ],
+)
+def test_remnant_after_heavy_chemotherapy_must_exceed_40(
+    facts: PatientFacts, pct: float, met: bool, text: str
+) -> None:
+    """003 asks for at least 20% of a normal liver but over 40% after high-volume chemotherapy."""
+    flr = context(facts).flr
+    assert flr.met_by(pct) is met
+    assert flr.text == text
 
 
 @pytest.mark.parametrize(
@@ -440,42 +524,127 @@ def test_outdated_measurements(facts: PatientFacts, outdated: str | None) -> Non
         assert result is not None and outdated in result
 
 
+POT = Resectability.POTENTIALLY_RESECTABLE
+UNRES = Resectability.UNRESECTABLE
+RES = Resectability.RESECTABLE
+FOLFOX_SEP = folfox(date(2026, 9, 10), 4)
+
+
 @pytest.mark.parametrize(
     ("facts", "converted"),
     [
-        (crlm(mdt_date=date(2026, 11, 20), therapies=folfox(date(2026, 9, 10), 4)), True),
-        (crlm(mdt_date=date(2026, 9, 5), therapies=folfox(date(2026, 9, 10), 4)), False),
-        (crlm(therapies=folfox(date(2026, 9, 10), 4)), False),
-        (crlm(mdt_date=date(2026, 11, 20)), False),
+        (
+            crlm(mdt_earlier=((POT, date(2026, 9, 5)),), mdt_date=date(2026, 11, 20), therapies=FOLFOX_SEP),
+            True,
+        ),
+        (
+            crlm(mdt_earlier=((UNRES, date(2026, 9, 5)),), mdt_date=date(2026, 11, 20), therapies=FOLFOX_SEP),
+            True,
+        ),
+        (
+            crlm(mdt_earlier=((POT, date(2026, 9, 10)),), mdt_date=date(2026, 11, 20), therapies=FOLFOX_SEP),
+            True,
+        ),
+        (
+            crlm(mdt_earlier=((POT, date(2026, 9, 11)),), mdt_date=date(2026, 11, 20), therapies=FOLFOX_SEP),
+            False,
+        ),
+        (
+            crlm(mdt_earlier=((RES, date(2026, 9, 5)),), mdt_date=date(2026, 11, 20), therapies=FOLFOX_SEP),
+            False,
+        ),
+        (
+            crlm(
+                mdt_earlier=((POT, date(2026, 8, 1)), (RES, date(2026, 9, 5))),
+                mdt_date=date(2026, 11, 20),
+                therapies=FOLFOX_SEP,
+            ),
+            False,
+        ),
+        (crlm(mdt_date=date(2026, 11, 20), therapies=FOLFOX_SEP), False),
+        (crlm(mdt_date=date(2026, 9, 5), therapies=FOLFOX_SEP), False),
+        (crlm(therapies=FOLFOX_SEP), False),
+        (crlm(mdt_earlier=((POT, date(2026, 9, 5)),), mdt_date=date(2026, 11, 20)), False),
+        (
+            crlm(
+                mdt=POT,
+                mdt_earlier=((UNRES, date(2026, 9, 5)),),
+                mdt_date=date(2026, 11, 20),
+                therapies=FOLFOX_SEP,
+            ),
+            False,
+        ),
     ],
 )
-def test_converted_means_resectable_after_systemic_therapy_began(
+def test_converted_needs_a_not_resectable_assessment_before_the_start(
     facts: PatientFacts, converted: bool
 ) -> None:
-    """Conversion is an MDT 'resectable' dated after systemic therapy for the liver metastases began."""
+    """Conversion is documented only by an MDT 'potentially resectable' or 'unresectable' on or before
+    the start of systemic therapy and a later 'resectable'; a 'resectable' after the start alone, or
+    after an earlier 'resectable', is preoperative chemotherapy."""
     assert context(facts).converted is converted
 
 
 CETUX_OCT = exposure(Agent.CETUXIMAB, date(2026, 10, 1))
+BEFORE = date(2026, 9, 10)
 
 
 @pytest.mark.parametrize(
     ("facts", "setting"),
     [
         (crlm(), AntiEgfrSetting.NOT_RECORDED),
-        (crlm(therapies=(CETUX_OCT,)), AntiEgfrSetting.INITIALLY_RESECTABLE),
+        (crlm(therapies=(CETUX_OCT,)), AntiEgfrSetting.RESECTABLE_NO_BASELINE),
         (crlm(mdt_date=date(2026, 9, 20), therapies=(CETUX_OCT,)), AntiEgfrSetting.INITIALLY_RESECTABLE),
-        (crlm(mdt_date=date(2026, 11, 1), therapies=(CETUX_OCT,)), AntiEgfrSetting.CONVERTED),
+        (crlm(mdt_date=date(2026, 10, 1), therapies=(CETUX_OCT,)), AntiEgfrSetting.INITIALLY_RESECTABLE),
         (
-            crlm(mdt=Resectability.POTENTIALLY_RESECTABLE, therapies=(CETUX_OCT,)),
-            AntiEgfrSetting.CONVERSION,
+            crlm(
+                mdt_earlier=((RES, date(2026, 9, 15)),), mdt_date=date(2026, 11, 20), therapies=(CETUX_OCT,)
+            ),
+            AntiEgfrSetting.INITIALLY_RESECTABLE,
         ),
-        (crlm(mdt=None, therapies=(CETUX_OCT,)), AntiEgfrSetting.CRITERIA_RESECTABLE),
-        (crlm(mdt=None, flr=None, therapies=(CETUX_OCT,)), AntiEgfrSetting.UNKNOWN),
+        (
+            crlm(mdt_earlier=((POT, date(2026, 9, 20)),), mdt_date=date(2026, 11, 1), therapies=(CETUX_OCT,)),
+            AntiEgfrSetting.CONVERTED,
+        ),
+        (crlm(mdt=POT, mdt_date=date(2026, 9, 20), therapies=(CETUX_OCT,)), AntiEgfrSetting.CONVERSION),
+        (
+            crlm(mdt=POT, mdt_date=date(2026, 11, 1), therapies=(CETUX_OCT,)),
+            AntiEgfrSetting.NOT_RESECTABLE_AFTER_START,
+        ),
+        (crlm(mdt_date=date(2026, 11, 1), therapies=(CETUX_OCT,)), AntiEgfrSetting.RESECTABLE_NO_BASELINE),
+        (
+            crlm(mdt_date=date(2026, 11, 1), measured=BEFORE, therapies=(CETUX_OCT,)),
+            AntiEgfrSetting.CRITERIA_RESECTABLE,
+        ),
+        (
+            crlm(mdt=POT, mdt_date=date(2026, 11, 1), measured=BEFORE, therapies=(CETUX_OCT,)),
+            AntiEgfrSetting.CRITERIA_RESECTABLE,
+        ),
+        (
+            crlm(mdt=POT, mdt_date=date(2026, 11, 1), measured=BEFORE, lesions=6, therapies=(CETUX_OCT,)),
+            AntiEgfrSetting.NOT_RESECTABLE_AFTER_START,
+        ),
+        (crlm(mdt=None, measured=BEFORE, therapies=(CETUX_OCT,)), AntiEgfrSetting.CRITERIA_RESECTABLE),
+        (crlm(mdt=None, therapies=(CETUX_OCT,)), AntiEgfrSetting.RESECTABLE_NO_BASELINE),
+        (crlm(mdt=None, measured=BEFORE, flr=None, therapies=(CETUX_OCT,)), AntiEgfrSetting.UNKNOWN),
+        (
+            crlm(mdt=None, measured=date(2026, 10, 20), flr=None, therapies=(CETUX_OCT,)),
+            AntiEgfrSetting.UNKNOWN,
+        ),
         (
             crlm(
                 mdt_date=date(2026, 9, 10),
                 liver_procedures=(liver_resection(date(2026, 9, 20)),),
+                therapies=(CETUX_OCT,),
+            ),
+            AntiEgfrSetting.RESECTABLE_NO_BASELINE,
+        ),
+        (
+            crlm(
+                mdt=POT,
+                mdt_date=date(2026, 9, 10),
+                liver_procedures=(liver_resection(date(2026, 9, 20)),),
+                flr=None,
                 therapies=(CETUX_OCT,),
             ),
             AntiEgfrSetting.UNKNOWN,
@@ -483,8 +652,8 @@ CETUX_OCT = exposure(Agent.CETUXIMAB, date(2026, 10, 1))
     ],
 )
 def test_anti_egfr_setting(facts: PatientFacts, setting: AntiEgfrSetting) -> None:
-    """A recorded antibody started before an MDT 'resectable' is conversion; after it, or with no
-    date to tell, it was started in resectable disease."""
+    """The MDT assessment on or before the first dose decides the setting; without one the criteria on
+    the measurements before it, then the assessment since (resectable: no documented conversion)."""
     assert context(facts).anti_egfr_setting is setting
 
 
@@ -567,6 +736,125 @@ def test_recurrence_after_liver_treatment(facts: PatientFacts, recurrence: bool,
     ctx = context(facts)
     assert ctx.recurrence is recurrence
     assert ctx.liver_treated is treated
+
+
+RESECTED_DEC = liver_resection(date(2025, 12, 1))
+FIRST_EPISODE = {"diagnosed": date(2025, 8, 1), "detected": date(2025, 8, 3), "mdt": None}
+
+
+@pytest.mark.parametrize(
+    ("overrides", "onset", "basis"),
+    [
+        (
+            {"onsets": (date(2025, 8, 3), date(2026, 9, 1))},
+            date(2026, 9, 1),
+            "Condition with onset 2026-09-01",
+        ),
+        ({"onsets": (date(2026, 9, 1),)}, date(2026, 9, 1), "Condition with onset"),
+        ({"onsets": (date(2025, 8, 3),)}, None, None),
+        ({"onsets": (), "measured": date(2026, 9, 5)}, date(2026, 9, 5), "confirm they show new disease"),
+        ({"onsets": (), "measured": date(2026, 9, 5), "lesions": 0, "largest_cm": None}, None, None),
+        ({"onsets": (), "measured": date(2025, 11, 20)}, None, None),
+        (
+            {"onsets": (), "status": DiseaseStatus.PROGRESSION, "status_date": date(2026, 9, 1)},
+            date(2026, 9, 1),
+            "progression recorded",
+        ),
+        (
+            {
+                "onsets": (date(2026, 9, 1),),
+                "status": DiseaseStatus.PROGRESSION,
+                "status_date": date(2026, 10, 1),
+            },
+            date(2026, 9, 1),
+            "Condition",
+        ),
+    ],
+)
+def test_recurrence_from_a_new_condition_measurements_or_progression(
+    overrides: dict[str, object], onset: date | None, basis: str | None
+) -> None:
+    """A liver-metastasis Condition, lesion measurements or progression dated after the last liver
+    treatment is recurrence; its first evidence is the onset of the current episode."""
+    facts = crlm(**{**FIRST_EPISODE, "liver_procedures": (RESECTED_DEC,), **overrides})  # type: ignore[arg-type]
+    info = context(facts).recurrence_info
+    assert info.recurred is (onset is not None)
+    assert info.onset == onset
+    if basis is not None:
+        assert info.basis is not None and basis in info.basis
+
+
+def test_measurements_between_stages_are_not_recurrence() -> None:
+    """Lesions measured after a first-stage resection followed by portal vein embolisation are the
+    ones left for the second stage, not a recurrence."""
+    procedures = (RESECTED_DEC, liver_resection(date(2025, 12, 20), kind="portal-vein-embolisation"))
+    facts = crlm(
+        **{**FIRST_EPISODE, "onsets": (), "measured": date(2026, 1, 5), "liver_procedures": procedures}
+    )  # type: ignore[arg-type]
+    assert not context(facts).recurrence
+
+
+def test_recurrence_is_judged_after_the_last_liver_treatment() -> None:
+    """Liver disease that recurred and was treated again is no longer a current recurrence."""
+    procedures = (RESECTED_DEC, liver_resection(date(2026, 10, 1)))
+    facts = crlm(
+        **{**FIRST_EPISODE, "onsets": (date(2025, 8, 3), date(2026, 9, 1)), "liver_procedures": procedures}
+    )  # type: ignore[arg-type]
+    assert not context(facts).recurrence
+
+
+def test_recurrence_does_not_use_the_remnant_measured_before_the_liver_treatment() -> None:
+    """In a recurrence, a remnant and lobar distribution recorded before the last liver treatment are
+    not used by the criteria."""
+    facts = crlm(
+        **{**FIRST_EPISODE, "onsets": (date(2026, 9, 1),), "measured": date(2026, 9, 5)},  # type: ignore[arg-type]
+        liver_procedures=(RESECTED_DEC,),
+    )
+    stale = facts.liver_metastases
+    assert stale is not None and stale.future_liver_remnant_pct is not None
+    old_flr = Fact(45.0, (ref("flr"),), date(2025, 11, 1))
+    liver = replace(stale, future_liver_remnant_pct=old_flr)
+    result = context(replace(facts, liver_metastases=liver)).resectability
+    assert result.value is None
+    assert "future liver remnant" in result.missing
+    assert any("before the liver treatment of 2025-12-01" in r for r in result.reasons)
+
+
+@pytest.mark.parametrize(
+    ("therapies", "cycles", "weeks"),
+    [
+        (folfox(date(2026, 4, 1), 12), 12, 24.0),
+        (folfox(date(2026, 4, 1), 11), 11, 22.0),
+        (cycles_of(Agent.OXALIPLATIN, date(2026, 4, 1), 8, every_days=21), 8, 24.0),
+        ((*folfox(date(2026, 4, 1), 6), *folfox(date(2026, 11, 10), 2)), 8, 16.0),
+        ((), 0, 0.0),
+    ],
+)
+def test_perioperative_course_counts_cycles_before_and_after_the_operation(
+    therapies: tuple[object, ...], cycles: int, weeks: float
+) -> None:
+    """The course given around the liver treatment is its cycles times their usual interval, so the
+    break for surgery does not count; 12 two-weekly or 8 three-weekly cycles make 24 weeks."""
+    facts = crlm(
+        detected=date(2026, 3, 3),
+        liver_procedures=(liver_resection(date(2026, 11, 1)),),
+        therapies=therapies,  # type: ignore[arg-type]
+    )
+    course = context(facts).course
+    assert course is not None
+    assert (course.cycles, course.weeks) == (cycles, weeks)
+
+
+def test_kras_conflict_does_not_make_the_combined_tests_nras_conflicting() -> None:
+    """A conflict note naming KRAS concerns KRAS only, even when it shares a source with NRAS."""
+    note = conflict(
+        "Conflicting KRAS results: mutant (most recent, used) vs wild-type.", ref("kras"), ref("nras")
+    )
+    ctx = context(crlm(data_notes=(note,)))
+    assert ctx.conflicts == frozenset({"kras"})
+    assert "NRAS wild-type" in ctx.ras_detail
+    unnamed = conflict("Conflicting results.", ref("nras"))
+    assert context(crlm(data_notes=(unnamed,))).conflicts == frozenset({"nras"})
 
 
 def test_add_months_clamps_to_month_end() -> None:

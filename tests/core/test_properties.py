@@ -1,7 +1,8 @@
 """Safety invariants over random fact combinations (Hypothesis): no anti-EGFR suggestion for RAS- or
 BRAF-mutant, RAS-unknown, right-sided/uncertain, resectable disease or disease whose resectability the
-MDT has not assessed; a recorded anti-EGFR antibody is a critical card when RAS is not established,
-the primary is right-sided or transverse, or the disease was resectable when it started; no FOLFOX
+MDT has not assessed; a recorded anti-EGFR antibody is a critical card when RAS or BRAF is not
+established, the primary is not known to be left-sided (outside BREAKWATER), or the dated MDT
+assessments say the disease was resectable when it started (or is, with none before it); no FOLFOX
 after oxaliplatin failure; the criteria never call extensive disease resectable; no intensive regimen
 at ECOG 3 or more; provisional and MMR-pending cards say so; no card without both conditions; every
 card cited and coded; critical, then warning, then info; same input, same output.
@@ -13,7 +14,9 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from datetime import date
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 
 from cds_service.core import DecisionPolicy, decide
@@ -30,7 +33,7 @@ from cds_service.core.facts import (
 )
 from cds_service.core.recommendations import ActionKind, Decision, Indicator
 
-from .builders import KNOWLEDGE, TODAY
+from .builders import KNOWLEDGE, TODAY, crlm, exposure
 from .strategies import patient_facts, policies
 
 PROPERTY_SETTINGS = settings(
@@ -46,13 +49,6 @@ LEFT = {
     PrimarySite.SIGMOID_COLON,
     PrimarySite.RECTOSIGMOID,
     PrimarySite.RECTUM,
-}
-RIGHT_OR_TRANSVERSE = {
-    PrimarySite.CECUM,
-    PrimarySite.APPENDIX,
-    PrimarySite.ASCENDING_COLON,
-    PrimarySite.HEPATIC_FLEXURE,
-    PrimarySite.TRANSVERSE_COLON,
 }
 ANTI_EGFR = {Agent.CETUXIMAB, Agent.PANITUMUMAB}
 RAS_NOTE = re.compile(r"\b[KN]?RAS\b", re.IGNORECASE)
@@ -136,23 +132,48 @@ def anti_egfr_may_be_suggested(facts: PatientFacts) -> bool:
     )
 
 
+def resectable_when_antibody_started(facts: PatientFacts, first: date | None) -> bool:
+    """Oracle from raw facts: the latest MDT assessment dated on or before the first antibody dose
+    says resectable; or, with none dated before it, the latest assessment of all says resectable (no
+    documented conversion). Only without any liver procedure, so no assessment predates a
+    treatment."""
+    liver = facts.liver_metastases
+    if liver is None or facts.liver_procedures:
+        return False
+    history = liver.mdt_history
+    before = [a for a in history if first is not None and a.effective is not None and a.effective <= first]
+    if before:
+        latest_before = max(before, key=lambda a: a.effective or date.min)
+        same_day = [a for a in before if a.effective == latest_before.effective]
+        return all(a.value is Resectability.RESECTABLE for a in same_day)
+    latest = liver.mdt_resectability
+    return latest is not None and latest.value is Resectability.RESECTABLE
+
+
 def anti_egfr_conflict_expected(facts: PatientFacts) -> bool:
-    """Oracle from raw facts: an anti-EGFR antibody is recorded and RAS is not established wild-type,
-    the primary is right-sided or transverse, or the MDT had called the disease resectable before the
-    antibody started (or no date tells otherwise), with no liver treatment in between."""
+    """Oracle from raw facts: an anti-EGFR antibody is recorded and RAS or BRAF is not established
+    (BRAF V600E counts as established only with encorafenib, the BREAKWATER combination), the primary
+    is right-sided, transverse or of unknown site (sidedness does not matter with encorafenib for
+    BRAF V600E), or the disease was resectable when the antibody started, by every MDT assessment
+    recorded with its date."""
     antibodies = [t for t in facts.therapies if t.agent in ANTI_EGFR]
     if not antibodies or facts.primary is None or facts.liver_metastases is None:
         return False
+    braf = facts.molecular.braf
+    braf_conflict = any(n.kind == "conflict" and re.search(r"BRAF", n.message) for n in facts.data_notes)
+    encorafenib = any(t.agent is Agent.ENCORAFENIB for t in facts.therapies)
+    breakwater = braf is not None and braf.value is BrafStatus.V600E and encorafenib and not braf_conflict
+    braf_unknown = braf is None or braf_conflict
     site = facts.primary.site
-    right = site is not None and site.value in RIGHT_OR_TRANSVERSE
-    mdt = facts.liver_metastases.mdt_resectability
-    resectable_first = (
-        mdt is not None
-        and mdt.value is Resectability.RESECTABLE
-        and not facts.liver_procedures
-        and all(mdt.effective is None or t.start is None or t.start >= mdt.effective for t in antibodies)
+    not_left = site is None or site.value not in LEFT
+    starts = [t.start for t in antibodies if t.start is not None]
+    first = min(starts) if starts else None
+    return (
+        not ras_established_wild_type(facts)
+        or braf_unknown
+        or (not_left and not breakwater)
+        or resectable_when_antibody_started(facts, first)
     )
-    return not ras_established_wild_type(facts) or right or resectable_first
 
 
 def oxaliplatin_failure_possible(facts: PatientFacts) -> bool:
@@ -185,8 +206,9 @@ def test_no_anti_egfr_suggestion_unless_eligible(facts: PatientFacts, policy: De
 def test_recorded_anti_egfr_against_the_sources_is_critical(
     facts: PatientFacts, policy: DecisionPolicy
 ) -> None:
-    """A recorded anti-EGFR antibody with RAS not established, a right-sided or transverse primary, or
-    started in disease the MDT had called resectable is a critical safety card."""
+    """A recorded anti-EGFR antibody with RAS or BRAF not established, a primary not known to be
+    left-sided (outside BREAKWATER), or started in disease the MDT had called resectable (or calls
+    resectable with no assessment before it) is a critical safety card."""
     decision = decide(facts, KNOWLEDGE, today=TODAY, policy=policy)
     if anti_egfr_conflict_expected(facts):
         critical = [r for r in decision.recommendations if r.indicator is Indicator.CRITICAL]
@@ -329,3 +351,41 @@ def test_same_input_same_output(facts: PatientFacts, policy: DecisionPolicy) -> 
     first = decide(facts, KNOWLEDGE, today=TODAY, policy=policy)
     second = decide(facts, KNOWLEDGE, today=TODAY, policy=policy)
     assert first == second
+
+
+CETUXIMAB_OCT = exposure(Agent.CETUXIMAB, date(2026, 10, 1))
+
+
+@pytest.mark.parametrize(
+    ("facts", "expected"),
+    [
+        (crlm(therapies=(CETUXIMAB_OCT,), mdt_date=date(2026, 11, 20)), True),
+        (
+            crlm(
+                therapies=(CETUXIMAB_OCT,),
+                mdt_earlier=((Resectability.RESECTABLE, date(2026, 9, 15)),),
+                mdt_date=date(2026, 11, 20),
+            ),
+            True,
+        ),
+        (
+            crlm(
+                therapies=(CETUXIMAB_OCT,),
+                mdt_earlier=((Resectability.POTENTIALLY_RESECTABLE, date(2026, 9, 15)),),
+                mdt_date=date(2026, 11, 20),
+            ),
+            False,
+        ),
+        (crlm(therapies=(CETUXIMAB_OCT,), mdt=Resectability.UNRESECTABLE, mdt_date=date(2026, 9, 15)), False),
+        (crlm(therapies=(CETUXIMAB_OCT,), mdt=Resectability.UNRESECTABLE, braf=None), True),
+        (crlm(therapies=(CETUXIMAB_OCT,), mdt=Resectability.UNRESECTABLE, site=None), True),
+    ],
+)
+def test_oracle_reads_the_mdt_history(facts: PatientFacts, expected: bool) -> None:
+    """The oracle sees the review's p1 (resectable only after the start) and p1b (resectable before
+    it) as conflicts and a documented conversion as none, and the decision agrees."""
+    assert anti_egfr_conflict_expected(facts) is expected
+    critical = [
+        r for r in decide(facts, KNOWLEDGE, today=TODAY).recommendations if r.indicator is Indicator.CRITICAL
+    ]
+    assert any(RULES[r.rule_id].concern == "anti-egfr" for r in critical) is expected

@@ -33,6 +33,7 @@ from .builders import (
     WT,
     conflict,
     crlm,
+    cycles_of,
     exposure,
     folfox,
     liver_resection,
@@ -43,12 +44,35 @@ from .builders import (
 
 POT = Resectability.POTENTIALLY_RESECTABLE
 UNRES = Resectability.UNRESECTABLE
+RES = Resectability.RESECTABLE
 ADJUVANT_OXALIPLATIN = exposure(Agent.OXALIPLATIN, date(2025, 11, 1), date(2026, 3, 1))
 OLD_OXALIPLATIN = exposure(Agent.OXALIPLATIN, date(2024, 11, 1), date(2025, 3, 1))
 CETUXIMAB = exposure(Agent.CETUXIMAB, date(2026, 10, 1))
 RESECTED = (liver_resection(date(2026, 11, 1)),)
 ENCORAFENIB = exposure(Agent.ENCORAFENIB, date(2026, 10, 1))
 ADAM = DecisionPolicy(timing_definition=TimingDefinition.ADAM_2015)
+POSTOPERATIVE_OXALIPLATIN = exposure(Agent.OXALIPLATIN, date(2026, 1, 1), date(2026, 3, 12))
+#: Resected 2025-12-01 (first Condition 2025-08-03), a new liver-metastasis Condition on 2026-09-01.
+RECURRED: dict[str, Any] = {
+    "diagnosed": date(2025, 8, 1),
+    "detected": date(2025, 8, 3),
+    "primary_resected": date(2025, 8, 20),
+    "liver_procedures": (liver_resection(date(2025, 12, 1)),),
+    "onsets": (date(2025, 8, 3), date(2026, 9, 1)),
+    "mdt": None,
+}
+RECURRED_FACTS: dict[str, Any] = RECURRED
+FOLFOX_SEP = folfox(date(2026, 9, 10), 4)
+#: Unresectable, FOLFOX January to June 2026, progression on 2026-10-15 during a break.
+AFTER_BREAK: dict[str, Any] = {
+    "diagnosed": date(2025, 12, 1),
+    "detected": date(2025, 12, 3),
+    "mdt": UNRES,
+    "mdt_date": date(2025, 12, 20),
+    "status": DiseaseStatus.PROGRESSION,
+    "status_date": date(2026, 10, 15),
+    "therapies": folfox(date(2026, 1, 1), 12),
+}
 
 
 def run(facts: PatientFacts, policy: DecisionPolicy | None = None) -> Decision:
@@ -88,7 +112,75 @@ CASES: list[Case] = [
     case(
         "conflict-anti-egfr-not-indicated",
         {"therapies": (CETUXIMAB,), "mdt_date": date(2026, 9, 20)},
-        {"therapies": (CETUXIMAB,), "mdt_date": date(2026, 11, 1)},
+        {
+            "therapies": (CETUXIMAB,),
+            "mdt_earlier": ((POT, date(2026, 9, 20)),),
+            "mdt_date": date(2026, 11, 1),
+        },
+    ),
+    case(
+        "conflict-anti-egfr-not-indicated",
+        {
+            "therapies": (CETUXIMAB,),
+            "mdt_earlier": ((RES, date(2026, 9, 15)),),
+            "mdt_date": date(2026, 11, 20),
+        },
+        {
+            "therapies": (CETUXIMAB,),
+            "mdt_earlier": ((POT, date(2026, 9, 15)),),
+            "mdt_date": date(2026, 11, 20),
+        },
+    ),
+    case(
+        "conflict-anti-egfr-not-indicated",
+        {"therapies": (CETUXIMAB,), "mdt_date": date(2026, 11, 20)},
+        {
+            "therapies": (CETUXIMAB,),
+            "mdt_earlier": ((UNRES, date(2026, 10, 1)),),
+            "mdt_date": date(2026, 11, 20),
+        },
+    ),
+    case(
+        "conflict-anti-egfr-not-indicated",
+        {"therapies": (CETUXIMAB,), "mdt": None, "measured": date(2026, 9, 10)},
+        {"therapies": (CETUXIMAB,), "mdt": None, "measured": date(2026, 9, 10), "flr": None},
+    ),
+    case(
+        "conflict-anti-egfr-not-indicated",
+        {"therapies": (CETUXIMAB,), "mdt": None, "measured": date(2026, 9, 10)},
+        {"therapies": (CETUXIMAB,), "mdt": None, "measured": date(2026, 10, 20), "flr": None},
+    ),
+    Case(
+        "conflict-anti-egfr-not-indicated",
+        unresectable_left_wild_type(braf=None, therapies=(CETUXIMAB,)),
+        unresectable_left_wild_type(therapies=(CETUXIMAB,)),
+    ),
+    Case(
+        "conflict-anti-egfr-not-indicated",
+        unresectable_left_wild_type(site=None, therapies=(CETUXIMAB,)),
+        unresectable_left_wild_type(site=PrimarySite.DESCENDING_COLON, therapies=(CETUXIMAB,)),
+    ),
+    Case(
+        "conflict-anti-egfr-not-indicated",
+        unresectable_left_wild_type(site=PrimarySite.COLON_UNSPECIFIED, therapies=(CETUXIMAB,)),
+        unresectable_left_wild_type(site=PrimarySite.RECTUM, therapies=(CETUXIMAB,)),
+    ),
+    Case(
+        "anti-egfr-breakwater",
+        unresectable_left_wild_type(braf=BrafStatus.V600E, therapies=(CETUXIMAB, ENCORAFENIB)),
+        unresectable_left_wild_type(braf=BrafStatus.V600E, therapies=(CETUXIMAB,)),
+    ),
+    Case(
+        "anti-egfr-breakwater",
+        unresectable_left_wild_type(
+            site=PrimarySite.ASCENDING_COLON, braf=BrafStatus.V600E, therapies=(CETUXIMAB, ENCORAFENIB)
+        ),
+        unresectable_left_wild_type(
+            site=PrimarySite.ASCENDING_COLON,
+            braf=BrafStatus.V600E,
+            kras=None,
+            therapies=(CETUXIMAB, ENCORAFENIB),
+        ),
     ),
     Case(
         "conflict-anti-egfr-not-indicated",
@@ -124,6 +216,20 @@ CASES: list[Case] = [
         "conflict-folfox-after-oxaliplatin-failure",
         {"therapies": (ADJUVANT_OXALIPLATIN, *folfox(date(2026, 9, 15), 2))},
         {"therapies": (ADJUVANT_OXALIPLATIN,)},
+    ),
+    case(
+        "conflict-folfox-after-oxaliplatin-failure",
+        {**RECURRED, "therapies": (POSTOPERATIVE_OXALIPLATIN, *folfox(date(2026, 10, 1), 2))},
+        {**RECURRED, "therapies": (POSTOPERATIVE_OXALIPLATIN, *folfox(date(2026, 8, 1), 2))},
+    ),
+    case(
+        "conflict-folfox-after-oxaliplatin-failure",
+        {"therapies": (ADJUVANT_OXALIPLATIN, *folfox(date(2026, 9, 15), 2))},
+        {
+            "status": DiseaseStatus.PROGRESSION,
+            "status_date": date(2026, 10, 20),
+            "therapies": (*folfox(date(2026, 9, 10), 4), *folfox(date(2026, 11, 1), 2)),
+        },
     ),
     case(
         "conflict-progression-planned-resection",
@@ -199,13 +305,62 @@ CASES: list[Case] = [
         {"diagnosed": date(2025, 6, 1), "liver_procedures": (liver_resection(date(2026, 1, 10)),)},
         {"liver_procedures": RESECTED},
     ),
+    case("recurrence-after-liver-resection", RECURRED, {**RECURRED, "onsets": (date(2025, 8, 3),)}),
+    case(
+        "recurrence-after-liver-resection",
+        {**RECURRED, "onsets": (), "measured": date(2026, 9, 5)},
+        {**RECURRED, "onsets": (), "measured": date(2025, 11, 20)},
+    ),
+    case(
+        "recurrence-after-liver-resection",
+        {**RECURRED, "onsets": (), "measured": date(2026, 9, 5)},
+        {
+            **RECURRED,
+            "onsets": (),
+            "measured": date(2026, 9, 5),
+            "liver_procedures": (
+                liver_resection(date(2025, 12, 1)),
+                liver_resection(date(2026, 1, 10), kind="portal-vein-embolisation"),
+            ),
+        },
+    ),
+    case(
+        "recurrence-after-liver-resection",
+        {**RECURRED, "onsets": (), "status": DiseaseStatus.PROGRESSION, "status_date": date(2026, 9, 1)},
+        {
+            **RECURRED,
+            "onsets": (),
+            "status": DiseaseStatus.PROGRESSION,
+            "status_date": date(2026, 9, 1),
+            "liver_procedures": (liver_resection(date(2025, 12, 1)), liver_resection(date(2026, 10, 1))),
+        },
+    ),
     case("seq-colon-primary-first", {"symptoms": frozenset({Symptom.BLEEDING})}, {"symptoms": frozenset()}),
+    case(
+        "seq-colon-primary-first",
+        {"symptoms": frozenset({Symptom.BLEEDING}), "detected": date(2026, 10, 16)},
+        {
+            "symptoms": frozenset({Symptom.BLEEDING}),
+            "detected": date(2026, 10, 16),
+            "primary_resected": date(2026, 9, 20),
+        },
+    ),
     case(
         "seq-colon-simultaneous",
         {"largest_cm": 2.5, "complexity": HepatectomyComplexity.GRADE_I},
         {"largest_cm": 2.5, "complexity": HepatectomyComplexity.GRADE_III},
     ),
     case("seq-colon-liver-first", {"ecog": 2}, {"ecog": 1}),
+    case(
+        "seq-colon-liver-first",
+        {"ecog": 2, "diagnosed": date(2025, 9, 1), "detected": date(2026, 10, 6)},
+        {
+            "ecog": 2,
+            "diagnosed": date(2025, 9, 1),
+            "detected": date(2026, 10, 6),
+            "liver_procedures": RESECTED,
+        },
+    ),
     case(
         "seq-colon-liver-first",
         {"complexity": HepatectomyComplexity.GRADE_III},
@@ -215,6 +370,16 @@ CASES: list[Case] = [
         "seq-colon-undetermined",
         {"largest_cm": 2.5, "complexity": None},
         {"largest_cm": 2.5, "complexity": HepatectomyComplexity.GRADE_II},
+    ),
+    case(
+        "seq-colon-undetermined",
+        {"largest_cm": 2.5, "complexity": None, "detected": date(2026, 10, 2)},
+        {
+            "largest_cm": 2.5,
+            "complexity": None,
+            "detected": date(2026, 10, 2),
+            "primary_resected": date(2026, 9, 20),
+        },
     ),
     case("seq-colon-undetermined", {"largest_cm": 3.2, "complexity": None}, {"largest_cm": 3.2, "ecog": 2}),
     case(
@@ -227,6 +392,11 @@ CASES: list[Case] = [
     ),
     Case("seq-rectal-classic", rectal(declines_chemo=True), rectal(declines_chemo=False)),
     Case("seq-rectal-reverse", rectal(), rectal(declines_chemo=True)),
+    Case(
+        "seq-rectal-reverse",
+        rectal(diagnosed=date(2025, 9, 1), detected=date(2026, 10, 6)),
+        rectal(diagnosed=date(2025, 9, 1), detected=date(2026, 10, 6), primary_resected=date(2025, 10, 1)),
+    ),
     case(
         "seq-rectal-reverse",
         {"site": PrimarySite.RECTOSIGMOID, "anal_verge_cm": 18.0},
@@ -243,9 +413,19 @@ CASES: list[Case] = [
         {"mdt": UNRES, "primary_resected": date(2026, 9, 20)},
     ),
     case(
+        "seq-unresectable-primary-in-place",
+        {"mdt": UNRES, "detected": date(2026, 10, 16)},
+        {"mdt": UNRES, "detected": date(2026, 10, 16), "liver_procedures": RESECTED},
+    ),
+    case(
         "seq-complete-reverse",
         {"liver_procedures": RESECTED},
         {"liver_procedures": RESECTED, "primary_resected": date(2026, 11, 20)},
+    ),
+    case(
+        "seq-complete-reverse",
+        {"liver_procedures": RESECTED, "detected": date(2026, 10, 16)},
+        {"liver_procedures": RESECTED, "detected": date(2026, 10, 16), "primary_resected": date(2026, 10, 1)},
     ),
     Case(
         "rectal-obstruction-diversion",
@@ -301,12 +481,55 @@ CASES: list[Case] = [
     case(
         "regimen-preoperative-under-way",
         {"therapies": folfox(date(2026, 9, 10), 4), "mdt_date": date(2026, 9, 5)},
+        {
+            "therapies": folfox(date(2026, 9, 10), 4),
+            "mdt_earlier": ((POT, date(2026, 9, 5)),),
+            "mdt_date": date(2026, 11, 20),
+        },
+    ),
+    case(
+        "regimen-preoperative-under-way",
+        {"therapies": folfox(date(2026, 9, 10), 4), "mdt_date": date(2026, 11, 20)},
+        {
+            "therapies": folfox(date(2026, 9, 10), 4),
+            "mdt_earlier": ((UNRES, date(2026, 9, 5)),),
+            "mdt_date": date(2026, 11, 20),
+        },
+    ),
+    case(
+        "regimen-converted-operate-now",
+        {
+            "therapies": folfox(date(2026, 9, 10), 4),
+            "mdt_earlier": ((POT, date(2026, 9, 5)),),
+            "mdt_date": date(2026, 11, 20),
+        },
         {"therapies": folfox(date(2026, 9, 10), 4), "mdt_date": date(2026, 11, 20)},
     ),
     case(
         "regimen-converted-operate-now",
-        {"therapies": folfox(date(2026, 9, 10), 4), "mdt_date": date(2026, 11, 20)},
-        {"therapies": folfox(date(2026, 9, 10), 4), "mdt_date": date(2026, 9, 5)},
+        {
+            "therapies": folfox(date(2026, 9, 10), 4),
+            "mdt_earlier": ((UNRES, date(2026, 9, 10)),),
+            "mdt_date": date(2026, 11, 20),
+        },
+        {
+            "therapies": folfox(date(2026, 9, 10), 4),
+            "mdt_earlier": ((UNRES, date(2026, 9, 11)),),
+            "mdt_date": date(2026, 11, 20),
+        },
+    ),
+    case(
+        "regimen-converted-operate-now",
+        {
+            "therapies": folfox(date(2026, 9, 10), 4),
+            "mdt_earlier": ((POT, date(2026, 9, 5)),),
+            "mdt_date": date(2026, 11, 20),
+        },
+        {
+            "therapies": folfox(date(2026, 9, 10), 4),
+            "mdt_earlier": ((POT, date(2026, 8, 1)), (RES, date(2026, 9, 5))),
+            "mdt_date": date(2026, 11, 20),
+        },
     ),
     case(
         "regimen-perioperative-folfox",
@@ -378,6 +601,45 @@ CASES: list[Case] = [
         {"liver_procedures": RESECTED, "mmr": MmrStatus.DEFICIENT},
     ),
     case(
+        "regimen-complete-perioperative",
+        {
+            "liver_procedures": RESECTED,
+            "detected": date(2026, 3, 3),
+            "therapies": folfox(date(2026, 4, 1), 11),
+        },
+        {
+            "liver_procedures": RESECTED,
+            "detected": date(2026, 3, 3),
+            "therapies": folfox(date(2026, 4, 1), 12),
+        },
+    ),
+    case(
+        "regimen-perioperative-course-complete",
+        {
+            "liver_procedures": RESECTED,
+            "detected": date(2026, 3, 3),
+            "therapies": folfox(date(2026, 4, 1), 12),
+        },
+        {
+            "liver_procedures": RESECTED,
+            "detected": date(2026, 3, 3),
+            "therapies": folfox(date(2026, 4, 1), 11),
+        },
+    ),
+    case(
+        "regimen-perioperative-course-complete",
+        {
+            "liver_procedures": RESECTED,
+            "detected": date(2026, 3, 3),
+            "therapies": cycles_of(Agent.OXALIPLATIN, date(2026, 4, 1), 8, every_days=21),
+        },
+        {
+            "liver_procedures": RESECTED,
+            "detected": date(2026, 3, 3),
+            "therapies": cycles_of(Agent.OXALIPLATIN, date(2026, 4, 1), 7, every_days=21),
+        },
+    ),
+    case(
         "regimen-dmmr-after-liver-treatment",
         {"liver_procedures": RESECTED, "mmr": MmrStatus.DEFICIENT},
         {"liver_procedures": RESECTED},
@@ -389,18 +651,47 @@ CASES: list[Case] = [
     ),
     Case(
         "warning-anti-egfr-contraindicated",
-        unresectable_left_wild_type(braf=None, therapies=(CETUXIMAB,)),
+        unresectable_left_wild_type(braf=BrafStatus.OTHER_MUTATION, therapies=(CETUXIMAB,)),
         unresectable_left_wild_type(therapies=(CETUXIMAB,)),
     ),
     Case(
         "warning-anti-egfr-contraindicated",
-        unresectable_left_wild_type(braf=BrafStatus.V600E, therapies=(CETUXIMAB, ENCORAFENIB)),
-        unresectable_left_wild_type(therapies=(CETUXIMAB, ENCORAFENIB)),
+        unresectable_left_wild_type(mmr=MmrStatus.DEFICIENT, therapies=(CETUXIMAB,)),
+        unresectable_left_wild_type(
+            mmr=MmrStatus.DEFICIENT, braf=BrafStatus.V600E, therapies=(CETUXIMAB, ENCORAFENIB)
+        ),
     ),
     case(
         "warning-oxaliplatin-failure",
         {"therapies": (ADJUVANT_OXALIPLATIN,), "liver_procedures": RESECTED},
         {"therapies": (ADJUVANT_OXALIPLATIN,)},
+    ),
+    case("warning-oxaliplatin-failure", {**RECURRED, "therapies": (POSTOPERATIVE_OXALIPLATIN,)}, RECURRED),
+    case(
+        "warning-oxaliplatin-failure",
+        {**RECURRED, "therapies": (POSTOPERATIVE_OXALIPLATIN,)},
+        {**RECURRED, "onsets": (date(2027, 3, 20),), "therapies": (POSTOPERATIVE_OXALIPLATIN,)},
+    ),
+    case(
+        "warning-oxaliplatin-failure",
+        {
+            "status": DiseaseStatus.PROGRESSION,
+            "status_date": date(2026, 10, 20),
+            "therapies": (*folfox(date(2026, 9, 10), 4), *folfox(date(2026, 11, 1), 2)),
+        },
+        {
+            "status": DiseaseStatus.PROGRESSION,
+            "status_date": date(2026, 10, 20),
+            "therapies": (*folfox(date(2026, 6, 1), 4), *folfox(date(2026, 11, 1), 2)),
+        },
+    ),
+    case(
+        "oxaliplatin-progression-after-break", AFTER_BREAK, {**AFTER_BREAK, "status_date": date(2026, 8, 1)}
+    ),
+    case(
+        "oxaliplatin-progression-after-break",
+        AFTER_BREAK,
+        {**AFTER_BREAK, "therapies": (*folfox(date(2025, 6, 1), 6), *folfox(date(2026, 11, 1), 2))},
     ),
     case(
         "warning-progression-on-chemotherapy",
@@ -488,6 +779,11 @@ CASES: list[Case] = [
         {"liver_procedures": (liver_resection(date(2026, 11, 1), Margin.R0),)},
     ),
     case("warning-ras-tp53-comutation", {"kras": MUT, "tp53": MUT}, {"kras": MUT, "tp53": WT}),
+    case(
+        "warning-ras-tp53-comutation",
+        {"kras": MUT, "tp53": MUT, "detected": date(2026, 10, 16)},
+        {"kras": MUT, "tp53": MUT, "detected": date(2026, 10, 16), "primary_resected": date(2026, 10, 1)},
+    ),
     case("warning-large-metastasis", {"largest_cm": 5.5}, {"largest_cm": 5.0}),
     case(
         "ehd-single-site",
@@ -524,12 +820,39 @@ CASES: list[Case] = [
         {"extrahepatic": (ExtrahepaticSite.CELIAC_OR_PARA_AORTIC_NODES,)},
         {"extrahepatic": (ExtrahepaticSite.HILAR_NODES,)},
     ),
-    case("liver-flr-insufficient-pve", {"flr": 19.5}, {"flr": 20.0}),
-    case("liver-flr-insufficient-pve", {"flr": 39.0, "cirrhosis": True}, {"flr": 40.0, "cirrhosis": True}),
-    case("liver-flr-insufficient-pve", {"flr": 35.0, "cycles": 7}, {"flr": 35.0, "cycles": 6}),
+    case("liver-flr-insufficient-pve", {"flr": 19.5, "mdt": POT}, {"flr": 20.0, "mdt": POT}),
+    case(
+        "liver-flr-insufficient-pve",
+        {"flr": 39.0, "cirrhosis": True, "mdt": POT},
+        {"flr": 40.0, "cirrhosis": True, "mdt": POT},
+    ),
+    case(
+        "liver-flr-insufficient-pve",
+        {"flr": 35.0, "cycles": 7, "mdt": POT},
+        {"flr": 35.0, "cycles": 6, "mdt": POT},
+    ),
+    case(
+        "liver-flr-insufficient-pve",
+        {"flr": 40.0, "cycles": 7, "mdt": POT},
+        {"flr": 40.5, "cycles": 7, "mdt": POT},
+    ),
     case("liver-flr-insufficient-pve", {"flr": 15.0, "mdt": None}, {"flr": 15.0, "mdt": UNRES}),
-    case("liver-two-stage-hepatectomy", {"flr": 15.0, "bilobar": True}, {"flr": 15.0, "bilobar": False}),
+    case("liver-flr-insufficient-pve", {"flr": 19.5, "mdt": POT}, {"flr": 19.5}),
+    case(
+        "liver-two-stage-hepatectomy",
+        {"flr": 15.0, "bilobar": True, "mdt": POT},
+        {"flr": 15.0, "bilobar": False, "mdt": POT},
+    ),
+    case(
+        "liver-two-stage-hepatectomy",
+        {"flr": 15.0, "bilobar": True, "mdt": POT},
+        {"flr": 15.0, "bilobar": True},
+    ),
+    case("liver-flr-confirm-before-operation", {"flr": 35.0, "cycles": 7}, {"flr": 35.0, "cycles": 6}),
+    case("liver-flr-confirm-before-operation", {"flr": 19.5}, {"flr": 19.5, "mdt": POT}),
+    case("liver-flr-confirm-before-operation", {"flr": 40.0, "cycles": 7}, {"flr": 40.5, "cycles": 7}),
     case("liver-flr-adequate", {}, {"flr": 15.0}),
+    case("liver-flr-adequate", {"flr": 20.0}, {"flr": 19.9}),
     case("liver-flr-unknown", {"flr": None}, {}),
     case(
         "liver-ablation-small-lesions", {"largest_cm": 2.9, "lesions": 3}, {"largest_cm": 3.0, "lesions": 3}
@@ -684,8 +1007,8 @@ def test_combined_approach_only_offered_with_minor_hepatectomy() -> None:
 
 def test_cirrhosis_follows_the_safer_flr_and_shows_both() -> None:
     """In cirrhosis the 40% threshold is used, 003's 30% is shown, and the update is adopted."""
-    rec = fired(crlm(cirrhosis=True, flr=35.0))["liver-flr-insufficient-pve"]
-    assert "required 40%" in rec.statement
+    rec = fired(crlm(cirrhosis=True, flr=35.0, mdt=POT))["liver-flr-insufficient-pve"]
+    assert "short of the at least 40% required" in rec.statement
     cirrhosis = next(d for d in rec.disagreements if "cirrhosis" in d.question)
     assert {v.position.split()[0] for v in cirrhosis.views} >= {"30%", "40%"}
     assert any(n.adopted and n.citation.source_id == "kawaguchi-2019" for n in rec.newer_evidence)
@@ -847,3 +1170,210 @@ def test_course_of_administrations_is_referenced_briefly() -> None:
     course = next(f for f in rec.facts_used if f.label == "Systemic therapy for the liver metastases")
     assert len(course.sources) == 3
     assert course.note is not None and "12 records" in course.note
+
+
+# --- Second clinical review (rule base 2.2.0) ---------------------------------------------------
+
+ECOG3_RESECTABLE = crlm(ecog=3)
+OBSTRUCTED_RECTAL = rectal(symptoms=frozenset({Symptom.OBSTRUCTION}), anal_verge_cm=10.0)
+
+
+@pytest.mark.parametrize(
+    ("facts", "rule", "text", "present"),
+    [
+        (
+            crlm(mdt_earlier=((POT, date(2026, 9, 5)),), mdt_date=date(2026, 11, 20), therapies=FOLFOX_SEP),
+            "regimen-converted-operate-now",
+            "potentially-resectable (2026-09-05) before systemic therapy",
+            True,
+        ),
+        (
+            crlm(mdt_date=date(2026, 11, 20), therapies=FOLFOX_SEP),
+            "regimen-preoperative-under-way",
+            "not as a conversion",
+            True,
+        ),
+        (
+            crlm(therapies=FOLFOX_SEP, mdt_date=date(2026, 9, 5)),
+            "regimen-preoperative-under-way",
+            "not as a conversion",
+            False,
+        ),
+        (
+            crlm(
+                mdt_earlier=((POT, date(2026, 9, 5)),),
+                mdt_date=date(2026, 11, 20),
+                therapies=FOLFOX_SEP,
+                flr=35.0,
+                cycles=7,
+            ),
+            "regimen-converted-operate-now",
+            "confirm it before the operation",
+            True,
+        ),
+        ({**RECURRED_FACTS}, "recurrence-after-liver-resection", "Condition with onset 2026-09-01", True),
+        ({**RECURRED_FACTS}, "recurrence-after-liver-resection", "FOLFIRI rather than FOLFOX", False),
+        (
+            crlm(**{**RECURRED, "therapies": (POSTOPERATIVE_OXALIPLATIN,)}),
+            "recurrence-after-liver-resection",
+            "FOLFIRI rather than FOLFOX",
+            True,
+        ),
+        (
+            crlm(symptoms=frozenset({Symptom.BLEEDING}), detected=date(2026, 10, 16)),
+            "seq-colon-primary-first",
+            "Timing: early metachronous",
+            True,
+        ),
+        (crlm(symptoms=frozenset({Symptom.BLEEDING})), "seq-colon-primary-first", "Timing:", False),
+        (ECOG3_RESECTABLE, "seq-colon-liver-first", "fit for surgery is the MDT's call", True),
+        (crlm(ecog=2), "seq-colon-liver-first", "fit for surgery is the MDT's call", False),
+        (
+            unresectable_left_wild_type(braf=BrafStatus.V600E, therapies=(CETUXIMAB, ENCORAFENIB)),
+            "anti-egfr-breakwater",
+            "BREAKWATER's own setting",
+            False,
+        ),
+        (
+            unresectable_left_wild_type(mdt=UNRES, braf=BrafStatus.V600E, therapies=(CETUXIMAB, ENCORAFENIB)),
+            "anti-egfr-breakwater",
+            "BREAKWATER's own setting",
+            True,
+        ),
+        (
+            unresectable_left_wild_type(braf=BrafStatus.V600E, therapies=(CETUXIMAB, ENCORAFENIB)),
+            "anti-egfr-breakwater",
+            "no conversion data",
+            True,
+        ),
+        (
+            unresectable_left_wild_type(braf=BrafStatus.V600E, therapies=(CETUXIMAB, ENCORAFENIB)),
+            "regimen-conversion-mutant",
+            "BREAKWATER regimen",
+            True,
+        ),
+        (
+            crlm(extrahepatic=(ExtrahepaticSite.PERITONEUM,), lesions=3),
+            "ehd-peritoneal-eligible",
+            "well resectable and comorbidity low is for the MDT to confirm",
+            True,
+        ),
+        (
+            crlm(
+                status=DiseaseStatus.PROGRESSION,
+                status_date=date(2026, 11, 20),
+                therapies=(exposure(Agent.PEMBROLIZUMAB, date(2026, 10, 1)),),
+                mmr=MmrStatus.DEFICIENT,
+            ),
+            "conflict-progression-planned-resection",
+            "progressed during systemic therapy (pembrolizumab)",
+            True,
+        ),
+        (
+            unresectable_left_wild_type(mmr=MmrStatus.DEFICIENT, therapies=FOLFOX_SEP),
+            "regimen-dmmr-first-line",
+            "already under way (since 2026-09-10: fluorouracil, oxaliplatin)",
+            True,
+        ),
+        (
+            unresectable_left_wild_type(braf=None),
+            "regimen-conversion-biomarkers-pending",
+            "Order BRAF testing.",
+            True,
+        ),
+        (
+            unresectable_left_wild_type(nras=None),
+            "regimen-conversion-biomarkers-pending",
+            "Order extended RAS (KRAS and NRAS) testing.",
+            True,
+        ),
+        (
+            crlm(lesions=1, largest_cm=1.5, therapies=(ADJUVANT_OXALIPLATIN,)),
+            "regimen-folfiri-after-oxaliplatin-failure",
+            "Upfront resection of the single metastasis under 2 cm, then FOLFIRI",
+            True,
+        ),
+        (
+            crlm(lesions=2, largest_cm=1.5, therapies=(ADJUVANT_OXALIPLATIN,)),
+            "regimen-folfiri-after-oxaliplatin-failure",
+            "Upfront resection of the single metastasis",
+            False,
+        ),
+        (
+            crlm(liver_procedures=RESECTED, therapies=cycles_of(Agent.BEVACIZUMAB, date(2026, 9, 10), 2)),
+            "regimen-complete-perioperative",
+            "does not name the biologic",
+            True,
+        ),
+        (
+            crlm(status=DiseaseStatus.COMPLETE_RESPONSE),
+            "warning-complete-response-achieved",
+            "Benoist",
+            False,
+        ),
+        (crlm(cea=None), "prognosis-fong-incomplete", "only for lymph-node metastasis of the primary", True),
+    ],
+)
+def test_card_content_after_the_second_review(facts: Any, rule: str, text: str, present: bool) -> None:
+    """The cards the second review changed say what it asked for, and only where it applies."""
+    patient = crlm(**facts) if isinstance(facts, dict) else facts
+    rec = fired(patient)[rule]
+    shown = " ".join([rec.statement, *rec.alternatives])
+    assert (text in shown) is present, shown
+
+
+def test_no_draft_care_plan_at_ecog_3_or_more() -> None:
+    """At ECOG 3 or more no card offers to draft a care plan; below it the surgical pathways do."""
+    poor = fired(ECOG3_RESECTABLE)
+    assert all(a.kind is not ActionKind.DRAFT_CAREPLAN for r in poor.values() for a in r.actions)
+    limited = fired(crlm(ecog=2))["seq-colon-liver-first"]
+    assert any(a.kind is ActionKind.DRAFT_CAREPLAN for a in limited.actions)
+
+
+@pytest.mark.parametrize(
+    ("facts", "first_step"),
+    [
+        (
+            OBSTRUCTED_RECTAL,
+            "Diversion at the primary institution and referral to a multidisciplinary centre (002)",
+        ),
+        (rectal(), "Systemic chemotherapy per the regimen card"),
+    ],
+)
+def test_obstructed_rectal_pathway_starts_with_diversion(facts: PatientFacts, first_step: str) -> None:
+    """The reverse-approach pathway of an obstructed or perforated rectal primary starts with diversion."""
+    assert fired(facts)["seq-rectal-reverse"].pathway[0].label == first_step
+
+
+def test_benoist_is_no_longer_cited() -> None:
+    """No card or newer-evidence note cites Benoist 2006, which the evidence file lists without a finding."""
+    assert "benoist-2006" not in KNOWLEDGE.sources
+    assert all("Benoist" not in n.text for n in KNOWLEDGE.newer.values())
+
+
+@pytest.mark.parametrize(
+    ("facts", "critical"),
+    [
+        (
+            crlm(
+                therapies=(CETUXIMAB,), mdt_earlier=((RES, date(2026, 9, 15)),), mdt_date=date(2026, 11, 20)
+            ),
+            True,
+        ),
+        (crlm(therapies=(CETUXIMAB,), mdt_date=date(2026, 11, 20), measured=date(2026, 9, 10)), True),
+        (crlm(therapies=(CETUXIMAB,), mdt=None, measured=date(2026, 9, 10)), True),
+        (
+            crlm(
+                therapies=(CETUXIMAB,), mdt_earlier=((POT, date(2026, 9, 15)),), mdt_date=date(2026, 11, 20)
+            ),
+            False,
+        ),
+    ],
+)
+def test_reviewers_antibody_patients(facts: PatientFacts, critical: bool) -> None:
+    """The review's p1b, p1, p1c are critical anti-EGFR conflicts; a documented conversion is not."""
+    recs = fired(facts)
+    assert ("conflict-anti-egfr-not-indicated" in recs) is critical
+    if not critical:
+        assert "regimen-converted-operate-now" in recs
+        assert recs["regimen-converted-operate-now"].disagreements

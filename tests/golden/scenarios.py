@@ -51,6 +51,7 @@ AGENT_CODES = {
     "irinotecan": (RXNORM, "51499", "irinotecan"),
     "bevacizumab": (RXNORM, "253337", "bevacizumab"),
     "cetuximab": (RXNORM, "318341", "cetuximab"),
+    "encorafenib": (RXNORM, "2049106", "encorafenib"),
 }
 RESULT = {"positive": (LOINC, "LA9633-4", "Present"), "negative": (LOINC, "LA9634-2", "Absent")}
 
@@ -85,14 +86,16 @@ class Patient:
     def subject(self) -> dict[str, str]:
         return {"reference": f"Patient/{self.pid}"}
 
-    def condition(self, codings: list[tuple[str, str, str | None]], onset: str, stem: str) -> str:
+    def condition(
+        self, codings: list[tuple[str, str, str | None]], onset: str, stem: str, clinical: str = "active"
+    ) -> str:
         rid = self._id(stem)
         self.resources.append(
             {
                 "resourceType": "Condition",
                 "id": rid,
                 "clinicalStatus": {
-                    "coding": [coding("http://terminology.hl7.org/CodeSystem/condition-clinical", "active")]
+                    "coding": [coding("http://terminology.hl7.org/CodeSystem/condition-clinical", clinical)]
                 },
                 "verificationStatus": {
                     "coding": [
@@ -109,11 +112,12 @@ class Patient:
     def primary(self, site: str, diagnosed: str) -> str:
         return self.condition(PRIMARY_CODES[site], diagnosed, "primary")
 
-    def liver_metastases(self, detected: str) -> str:
+    def liver_metastases(self, detected: str, clinical: str = "active") -> str:
         return self.condition(
             [(SNOMED, "94381002", "Secondary malignant neoplasm of liver"), (ICD10, "C78.7", None)],
             detected,
             "liver",
+            clinical,
         )
 
     def extrahepatic(self, site: str, detected: str) -> None:
@@ -564,6 +568,128 @@ def scenarios() -> dict[str, Patient]:
     p.liver_only("2026-07-08")
     p.mdt("potentially-resectable", "2026-07-15")
     p.chemotherapy(["oxaliplatin", "fluorouracil", "leucovorin", "cetuximab"], biweekly(2026, 10, 4))
+    cases[p.pid] = p
+
+    # Second clinical review (rule base 2.2.0): the reviewer's key patients.
+    p = Patient("anti-egfr-resectable-mdt-after-start")
+    p.primary("sigmoid", "2026-09-01")
+    p.liver_metastases("2026-09-03")
+    full_workup(p)
+    p.lesions(2, 2.5, "2026-09-10", bilobar=False)
+    p.flr(50, "2026-09-12")
+    p.liver_only("2026-09-10")
+    p.chemotherapy(["oxaliplatin", "fluorouracil", "cetuximab"], biweekly(2026, 10, 4))
+    p.mdt("resectable", "2026-11-20")
+    cases[p.pid] = p
+
+    p = Patient("anti-egfr-resectable-before-start")
+    p.primary("sigmoid", "2026-09-01")
+    p.liver_metastases("2026-09-03")
+    full_workup(p)
+    p.lesions(2, 2.5, "2026-09-10", bilobar=False)
+    p.flr(50, "2026-09-12")
+    p.liver_only("2026-09-10")
+    p.mdt("resectable", "2026-09-15")
+    p.chemotherapy(["oxaliplatin", "fluorouracil", "cetuximab"], biweekly(2026, 10, 4))
+    p.mdt("resectable", "2026-11-20")
+    cases[p.pid] = p
+
+    p = Patient("folfox-resectable-mdt-after-start")
+    p.primary("sigmoid", "2026-09-20")
+    p.liver_metastases("2026-09-22")
+    full_workup(p)
+    p.lesions(2, 2.5, "2026-09-25", bilobar=False)
+    p.flr(50, "2026-09-26")
+    p.liver_only("2026-09-25")
+    p.asymptomatic("2026-09-20")
+    p.chemotherapy(["oxaliplatin", "fluorouracil"], biweekly(2026, 10, 5))
+    p.mdt("resectable", "2026-10-20")
+    cases[p.pid] = p
+
+    p = Patient("recurrence-new-condition")
+    p.primary("sigmoid", "2025-08-01")
+    p.colectomy("2025-08-20")
+    p.liver_metastases("2025-08-03")
+    full_workup(p)
+    p.chemotherapy(["oxaliplatin", "fluorouracil"], biweekly(2025, 9, 6))
+    p.hepatectomy("2025-12-01")
+    p.margin("r0", "2025-12-05")
+    p.chemotherapy(["oxaliplatin", "fluorouracil"], biweekly(2026, 1, 6))
+    p.liver_metastases("2026-09-01")
+    p.lesions(2, 2.0, "2026-09-05", bilobar=False)
+    cases[p.pid] = p
+
+    p = Patient("recurrence-first-condition-resolved")
+    p.primary("sigmoid", "2025-08-01")
+    p.colectomy("2025-08-20")
+    p.liver_metastases("2025-08-03", clinical="resolved")
+    full_workup(p)
+    p.chemotherapy(["oxaliplatin", "fluorouracil"], biweekly(2025, 9, 6))
+    p.hepatectomy("2025-12-01")
+    p.margin("r0", "2025-12-05")
+    p.chemotherapy(["oxaliplatin", "fluorouracil"], biweekly(2026, 1, 6))
+    p.liver_metastases("2026-09-01")
+    p.lesions(2, 2.0, "2026-09-05", bilobar=False)
+    cases[p.pid] = p
+
+    p = Patient("metachronous-bleeding-primary-in-place")
+    p.primary("sigmoid", "2026-06-01")
+    p.liver_metastases("2026-07-16")
+    full_workup(p)
+    p.lesions(3, 2.5, "2026-07-16", bilobar=False)
+    p.liver_only("2026-07-16")
+    p.mdt("resectable", "2026-11-01")
+    p.symptom("bleeding", "2026-06-01")
+    cases[p.pid] = p
+
+    p = Patient("oxaliplatin-reintroduced-after-break")
+    p.primary("sigmoid", "2025-12-01")
+    p.liver_metastases("2025-12-03")
+    full_workup(p)
+    p.lesions(9, 5.5, "2025-12-10", bilobar=True)
+    p.liver_only("2025-12-10")
+    p.mdt("unresectable", "2025-12-20")
+    p.chemotherapy(["oxaliplatin", "fluorouracil", "cetuximab"], biweekly(2026, 1, 12))
+    p.disease_status("response", "2026-06-20")
+    p.disease_status("progression", "2026-10-15")
+    p.chemotherapy(["oxaliplatin", "fluorouracil", "cetuximab"], biweekly(2026, 11, 2))
+    cases[p.pid] = p
+
+    p = Patient("braf-v600e-breakwater-recorded")
+    p.primary("sigmoid", "2026-09-01")
+    p.liver_metastases("2026-09-03")
+    full_workup(p, braf="v600e")
+    p.lesions(8, 4.5, "2026-09-10", bilobar=True)
+    p.liver_only("2026-09-10")
+    p.mdt("unresectable", "2026-09-20")
+    p.chemotherapy(["oxaliplatin", "fluorouracil", "cetuximab", "encorafenib"], biweekly(2026, 10, 4))
+    cases[p.pid] = p
+
+    p = Patient("postoperative-course-already-complete")
+    p.primary("sigmoid", "2026-03-01")
+    p.colectomy("2026-03-20")
+    p.liver_metastases("2026-03-03")
+    full_workup(p)
+    p.lesions(4, 3.0, "2026-03-10", bilobar=True)
+    p.liver_only("2026-03-10")
+    p.mdt("potentially-resectable", "2026-03-15")
+    p.chemotherapy(["oxaliplatin", "fluorouracil", "bevacizumab"], biweekly(2026, 4, 12))
+    p.mdt("resectable", "2026-10-01")
+    p.hepatectomy("2026-11-01")
+    cases[p.pid] = p
+
+    p = Patient("converted-remnant-to-confirm")
+    p.primary("sigmoid", "2026-04-01")
+    p.liver_metastases("2026-04-03")
+    full_workup(p)
+    p.lesions(4, 3.5, "2026-04-10", bilobar=True)
+    p.liver_only("2026-04-10")
+    p.mdt("potentially-resectable", "2026-04-20")
+    p.chemotherapy(["oxaliplatin", "fluorouracil", "bevacizumab"], biweekly(2026, 5, 7))
+    p.disease_status("response", "2026-11-15")
+    p.lesions(3, 2.0, "2026-11-15", bilobar=True)
+    p.flr(35, "2026-11-16")
+    p.mdt("resectable", "2026-11-20")
     cases[p.pid] = p
 
     p = Patient("breast-cancer-liver-metastases")
