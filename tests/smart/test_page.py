@@ -221,3 +221,23 @@ def test_banner_refuses_another_patient() -> None:
 def test_rule_anchor_is_a_safe_fragment() -> None:
     """Rule ids become fragment ids without characters that need escaping."""
     assert rule_anchor("a b/c<d>") == "rule-a-b-c-d-"
+
+
+def test_every_fact_field_has_a_display_label() -> None:
+    """Every field of the facts contract has a human label on the page (no "Mdt history" fallbacks)."""
+    import dataclasses
+
+    from cds_service.core.facts import LiverMetastases, Molecular, PatientFacts, PrimaryTumour
+    from cds_service.smart.page import _HIDDEN_FACTS, FACT_LABELS
+
+    prefixes = {PrimaryTumour: "primary.", LiverMetastases: "liver_metastases.", Molecular: "molecular."}
+    for cls, prefix in prefixes.items():
+        for field in dataclasses.fields(cls):
+            assert prefix + field.name in FACT_LABELS, prefix + field.name
+    for field in dataclasses.fields(PatientFacts):
+        if (
+            field.name in ("primary", "liver_metastases", "molecular", "birth_date")
+            or field.name in _HIDDEN_FACTS
+        ):
+            continue
+        assert field.name in FACT_LABELS, field.name
