@@ -55,6 +55,7 @@ from cds_service.core.facts import (
     PatientFacts,
     PrimarySite,
     PrimaryTumour,
+    RecordKind,
     Resectability,
     Symptom,
     TherapyExposure,
@@ -105,6 +106,15 @@ _RELATED_PRIMARY_EXTENSIONS: Final = (
 _MCODE_PRIMARY_PROFILE: Final = "mcode-primary-cancer-condition"
 _MCODE_SECONDARY_PROFILE: Final = "mcode-secondary-cancer-condition"
 _MCODE_MEDICATION_PROFILE: Final = "mcode-cancer-related-medication"
+#: Condition kinds whose unreadable records are reported as facts (``PatientFacts.unreadable``).
+_UNREADABLE_KINDS: Final[Mapping[str, RecordKind]] = {
+    "primary": RecordKind.COLORECTAL_PRIMARY,
+    "liver": RecordKind.LIVER_METASTASES,
+    "extrahepatic": RecordKind.EXTRAHEPATIC_METASTASIS,
+    "other-cancer": RecordKind.OTHER_PRIMARY_CANCER,
+    "symptom": RecordKind.PRIMARY_COMPLICATION,
+    "cirrhosis": RecordKind.CIRRHOSIS,
+}
 
 _ABSOLUTE_REFERENCE: Final = re.compile(
     r"(?:^|/)([A-Z][A-Za-z]+)/([A-Za-z0-9\-.]{1,64})(?:/_history/[^/]*)?$"
@@ -668,7 +678,9 @@ class _Mapper:
         self.patient: _Entry | None = None
         self.patient_keys: set[str] = set()
         self.other_patient_sources: list[str] = []
+        self.unreadable_records: list[Fact[RecordKind]] = []
         self._valid: dict[int, bool] = {}
+        self._problems: dict[int, str] = {}
 
     # -- notes and validation ---------------------------------------------------------------------
 
@@ -688,8 +700,13 @@ class _Mapper:
                 f"A {entry.type} was skipped because it is not valid FHIR R4 ({valid}).",
                 (entry.ref,),
             )
+            self._problems[id(entry.resource)] = valid
         self._valid[id(entry.resource)] = valid is None
         return valid is None
+
+    def problem(self, entry: _Entry) -> str:
+        """Why a resource :meth:`validate` rejected is not valid, as a note for its fact."""
+        return f"not valid FHIR R4: {self._problems.get(id(entry.resource), 'invalid')}"
 
     # -- documents ---------------------------------------------------------------------------------
 
@@ -844,7 +861,7 @@ class _Mapper:
         extrahepatic = self.build_extrahepatic(conditions)
         extrahepatic_absent = self.build_extrahepatic_absent(observations, stage, liver, extrahepatic)
         liver_procedures = self.build_liver_procedures(procedures, observations)
-        therapies = self.build_therapies(
+        therapies, unidentified = self.build_therapies(
             by_type.get("MedicationRequest", []),
             by_type.get("MedicationAdministration", []),
             by_type.get("MedicationStatement", []),
@@ -876,6 +893,8 @@ class _Mapper:
             therapies=therapies,
             liver_procedures=liver_procedures,
             data_notes=tuple(self.notes),
+            unreadable=tuple(self.unreadable_records),
+            unidentified_medications=unidentified,
         )
 
     def patient_reference(self) -> str | None:
@@ -956,6 +975,9 @@ class _Mapper:
                 )
                 continue
             if not self.validate(entry):
+                kind = _UNREADABLE_KINDS.get(info.kind)
+                if kind is not None:
+                    self.unreadable_records.append(Fact(kind, (entry.ref,), note=self.problem(entry)))
                 continue
             clinical = _status_codes(entry.resource.get("clinicalStatus")) & _RESOLVED_CLINICAL
             info.resolved = bool(clinical)
@@ -2066,35 +2088,45 @@ class _Mapper:
         requests: Sequence[_Entry],
         administrations: Sequence[_Entry],
         statements: Sequence[_Entry],
-    ) -> tuple[TherapyExposure, ...]:
-        """Systemic therapy exposures, oldest first; orders also recorded as given are counted once."""
+    ) -> tuple[tuple[TherapyExposure, ...], tuple[Fact[str], ...]]:
+        """Systemic therapy exposures, oldest first; orders also recorded as given are counted once.
+
+        Second, the records whose drug is unknown (``PatientFacts.unidentified_medications``), oldest
+        first, leaving out those linked to a record that names its drug: an order that an identified
+        administration or statement refers to, or an administration or statement that refers to an
+        identified record.
+        """
         unresolved: list[str] = []
+        unknown: list[tuple[Fact[str], set[str]]] = []
+        identified: set[str] = set()
         given: list[TherapyExposure] = []
         covered: set[tuple[str, Agent]] = set()
         for entry in administrations:
             if _str(entry.resource.get("status")) in _ADMINISTRATION_EXCLUDED:
                 continue
-            exposures = self.exposures(entry, _administration_dates(entry.resource), unresolved)
+            linked = self.linked_refs(entry, [entry.resource.get("request")])
+            dates = _administration_dates(entry.resource)
+            exposures = self.exposures(entry, dates, unresolved, unknown, linked)
+            if exposures:
+                identified.add(entry.ref)
             given.extend(exposures)
-            for reference in [entry.resource.get("request")]:
-                target = self.resolve(reference)
+            for target in linked:
                 for exposure in exposures:
-                    if target is not None:
-                        covered.add((target.ref, exposure.agent))
+                    covered.add((target, exposure.agent))
         stated: list[TherapyExposure] = []
         for entry in statements:
             if _str(entry.resource.get("status")) in _STATEMENT_EXCLUDED:
                 continue
-            exposures = self.exposures(entry, _statement_dates(entry.resource), unresolved)
+            linked = self.linked_refs(
+                entry, [*_list(entry.resource.get("basedOn")), *_list(entry.resource.get("derivedFrom"))]
+            )
+            exposures = self.exposures(entry, _statement_dates(entry.resource), unresolved, unknown, linked)
+            if exposures:
+                identified.add(entry.ref)
             stated.extend(exposures)
-            for reference in [
-                *_list(entry.resource.get("basedOn")),
-                *_list(entry.resource.get("derivedFrom")),
-            ]:
-                target = self.resolve(reference)
+            for target in linked:
                 for exposure in exposures:
-                    if target is not None:
-                        covered.add((target.ref, exposure.agent))
+                    covered.add((target, exposure.agent))
         ordered: list[TherapyExposure] = []
         for entry in requests:
             resource = entry.resource
@@ -2102,11 +2134,10 @@ class _Mapper:
                 continue
             if _str(resource.get("intent")) in _REQUEST_EXCLUDED_INTENT:
                 continue
-            ordered.extend(
-                e
-                for e in self.exposures(entry, _request_dates(resource), unresolved)
-                if (entry.ref, e.agent) not in covered
-            )
+            exposures = self.exposures(entry, _request_dates(resource), unresolved, unknown, set())
+            if exposures:
+                identified.add(entry.ref)
+            ordered.extend(e for e in exposures if (entry.ref, e.agent) not in covered)
         if unresolved:
             self.note(
                 "unrecognised-code",
@@ -2116,12 +2147,32 @@ class _Mapper:
             )
         everything = [*given, *ordered, *stated]
         everything.sort(key=lambda e: (e.start is None, e.start or date.min, e.agent.value, e.sources))
-        return tuple(everything)
+        named = identified | {target for target, _ in covered}
+        unidentified = [
+            fact for fact, linked in unknown if not (linked & identified) and fact.sources[0] not in named
+        ]
+        unidentified.sort(key=lambda f: (f.effective is None, f.effective or date.min, f.sources))
+        return tuple(everything), tuple(unidentified)
+
+    def linked_refs(self, entry: _Entry, references: Iterable[object]) -> set[str]:
+        """References of the bundled records a medication record points at (its order, plan ...)."""
+        targets = (self.resolve(reference) for reference in references)
+        return {target.ref for target in targets if target is not None and target is not entry}
 
     def exposures(
-        self, entry: _Entry, dates: tuple[date | None, date | None], unresolved: list[str]
+        self,
+        entry: _Entry,
+        dates: tuple[date | None, date | None],
+        unresolved: list[str],
+        unknown: list[tuple[Fact[str], set[str]]],
+        linked: set[str],
     ) -> list[TherapyExposure]:
-        """One exposure per agent a medication record names (after validating it)."""
+        """One exposure per agent a medication record names (after validating it).
+
+        A record whose drug is held in a Medication that was not supplied, or that is not valid
+        FHIR, goes to ``unknown`` (with the records it is ``linked`` to) instead; an invalid record
+        that names a systemic agent is an unreadable systemic-therapy record.
+        """
         resource = entry.resource
         concepts: list[object] = []
         names: list[str] = []
@@ -2131,10 +2182,13 @@ class _Mapper:
             concepts.append(concept)
         reference = resource.get("medicationReference")
         if isinstance(reference, dict):
+            drug = _str(reference.get("reference")) or "Medication"
             medication = self.resolve(reference, entry)
             if medication is not None and medication.type == "Medication":
                 if medication.container is None:
                     if not self.validate(medication):
+                        why = f"the Medication it references is {self.problem(medication)}: correct it"
+                        unknown.append((self.unidentified(entry, dates, drug, why), linked))
                         return []
                     sources.append(medication.ref)
                 concepts.append(medication.resource.get("code"))
@@ -2150,14 +2204,36 @@ class _Mapper:
                     names.append(display)
                 elif _str(reference.get("reference")):
                     unresolved.append(entry.ref)
+                    why = (
+                        "the Medication it references was not supplied and could not be read: record "
+                        "which drug this is"
+                    )
+                    unknown.append((self.unidentified(entry, dates, drug, why), linked))
+                    return []
         agents = _agents(concepts, names, resource)
-        if not agents or not self.validate(entry):
+        if not agents:
+            return []
+        if not self.validate(entry):
+            unread = Fact(RecordKind.SYSTEMIC_THERAPY, (entry.ref,), note=self.problem(entry))
+            self.unreadable_records.append(unread)
             return []
         start, end = dates
         if start is not None and end is not None and end < start:
             end = None
         display = next((t for c in concepts for t in _texts(c)), None) or (names[0] if names else None)
         return [TherapyExposure(agent, start, end, tuple(sources), display) for agent in agents]
+
+    def unidentified(
+        self, entry: _Entry, dates: tuple[date | None, date | None], drug: str, why: str
+    ) -> Fact[str]:
+        """A medication record whose drug is unknown, dated by the last day it covers (undated
+        when the record itself is not valid FHIR: nothing of it is read)."""
+        if not self.validate(entry):
+            return Fact(drug, (entry.ref,), None, f"{why}; the record is {self.problem(entry)}")
+        start, end = dates
+        last = end if end is not None and (start is None or end >= start) else start
+        note = why if start is None or start == last else f"{why}; from {start.isoformat()}"
+        return Fact(drug, (entry.ref,), last, note)
 
 
 # --------------------------------------------------------------------------------------------------

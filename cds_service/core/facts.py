@@ -302,6 +302,18 @@ class LiverProcedure:
     margin: Fact[Margin] | None = None
 
 
+class RecordKind(StrEnum):
+    """What a record the mapping recognised by its code would have fed, had it been readable."""
+
+    COLORECTAL_PRIMARY = "colorectal-primary"
+    LIVER_METASTASES = "liver-metastases"
+    EXTRAHEPATIC_METASTASIS = "extrahepatic-metastasis"
+    OTHER_PRIMARY_CANCER = "other-primary-cancer"
+    PRIMARY_COMPLICATION = "primary-complication"
+    CIRRHOSIS = "cirrhosis"
+    SYSTEMIC_THERAPY = "systemic-therapy"
+
+
 @dataclass(frozen=True, slots=True)
 class DataNote:
     """A data-quality note the card must show (skipped resource, conflict, preliminary result).
@@ -344,6 +356,14 @@ class PatientFacts:
         pre_hepatectomy_cycles: Number of chemotherapy cycles given for the liver metastases
             before hepatectomy (or so far, when none has been done), when the mapping can count
             them; when ``None`` the core estimates it from ``therapies`` and says so.
+        unreadable: Records the mapping recognised by their code as relevant but skipped because
+            they are not valid FHIR R4 (value: what each would have fed; sources: its reference;
+            note: the problem found), so the core can tell "not recorded" from "not readable".
+        unidentified_medications: Medication records (orders, administrations, statements) whose
+            drug is unknown because the Medication they reference was not supplied or is not valid
+            FHIR (value: the reference as recorded, e.g. ``"Medication/x"``; sources: the record;
+            effective: the last date it covers, ``None`` when undated or the record is not valid
+            either; note: what to fix). Any of them may be oxaliplatin.
     """
 
     patient: str | None = None
@@ -362,3 +382,5 @@ class PatientFacts:
     liver_procedures: tuple[LiverProcedure, ...] = ()
     data_notes: tuple[DataNote, ...] = ()
     pre_hepatectomy_cycles: Fact[int] | None = None
+    unreadable: tuple[Fact[RecordKind], ...] = ()
+    unidentified_medications: tuple[Fact[str], ...] = ()

@@ -86,6 +86,8 @@ FACT_LABELS = {
     "therapies": "Systemic therapy given",
     "liver_procedures": "Liver procedure",
     "pre_hepatectomy_cycles": "Chemotherapy cycles before hepatectomy",
+    "unreadable": "Record not read (not valid FHIR R4)",
+    "unidentified_medications": "Medication record, drug unknown",
 }
 _HIDDEN_FACTS = ("patient", "data_notes")
 _INDEX = re.compile(r"\[\d+\]")
