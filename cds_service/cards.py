@@ -116,9 +116,11 @@ class CardRenderer:
         patient_id: str,
         base_url: str,
     ) -> list[dict[str, Any]]:
-        """All cards for one decision, most important first; ``[]`` when nothing applies."""
-        if not decision.applicable:
-            return []
+        """All cards for one decision, most important first; ``[]`` when nothing applies.
+
+        A decision out of scope carries no recommendation except a data-problem card (a record
+        that may decide scope could not be read), which is rendered like any other.
+        """
         ordered = sorted(decision.recommendations, key=lambda r: (r.priority, r.rule_id))
         return [
             self._card(rec, decision, facts.data_notes, hook_instance, patient_id, base_url)

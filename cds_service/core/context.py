@@ -32,6 +32,7 @@ from cds_service.core.facts import (
     MutationStatus,
     PatientFacts,
     PrimarySite,
+    RecordKind,
     Resectability,
     TherapyExposure,
 )
@@ -223,7 +224,11 @@ class OxaliplatinResult:
     on-chemotherapy window after it, rather than on liver metastases (or their recurrence)
     appearing after it: the service's extension of 001's rule. ``after_break`` is True when
     progression came within the failure window after oxaliplatin but outside the on-chemotherapy
-    window (a treatment break): not counted as failure, the MDT weighs the prior oxaliplatin."""
+    window (a treatment break): not counted as failure, the MDT weighs the prior oxaliplatin.
+    ``unidentified`` names the medication records whose drug is unknown (or that could not be read)
+    and that would make failure possible if they were oxaliplatin: with any, failure is unknown
+    unless established otherwise. ``dates_unknown`` is True when the recorded oxaliplatin alone
+    cannot exclude failure (undated, or no detection date)."""
 
     failure: bool | None
     detail: str
@@ -231,6 +236,8 @@ class OxaliplatinResult:
     sources: tuple[str, ...]
     by_progression: bool = False
     after_break: bool = False
+    unidentified: tuple[str, ...] = ()
+    dates_unknown: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -625,6 +632,13 @@ def _sources_of(exposures: tuple[TherapyExposure, ...]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(s for t in exposures for s in t.sources))
 
 
+def possible_oxaliplatin(facts: PatientFacts) -> tuple[Fact[Any], ...]:
+    """Records that may be oxaliplatin without saying so: medication records whose drug is unknown,
+    and systemic-therapy records that could not be read (undated: nothing of them was read)."""
+    unread = (f for f in facts.unreadable if f.value is RecordKind.SYSTEMIC_THERAPY)
+    return (*facts.unidentified_medications, *unread)
+
+
 def compute_oxaliplatin(
     facts: PatientFacts, thresholds: Mapping[str, float], recurrence_onset: date | None = None
 ) -> OxaliplatinResult:
@@ -633,9 +647,54 @@ def compute_oxaliplatin(
     12 months; chemotherapy after a liver resection is adjuvant too), or progression was recorded
     during oxaliplatin or within the on-chemotherapy window after it (the service's extension).
     Progression later within the window, after a break, is not counted as failure (``after_break``).
-    Unknown when oxaliplatin is recorded without usable dates. A rechallenge is oxaliplatin given
-    again on or after the onset of the current episode (or after the progression)."""
+    Unknown when oxaliplatin is recorded without usable dates, or when a record whose drug is
+    unknown (:func:`possible_oxaliplatin`) would make failure possible were it oxaliplatin (each is
+    tried alone, dated by the last day it covers). A rechallenge is oxaliplatin given again on or
+    after the onset of the current episode (or after the progression)."""
     exposures = _exposures(facts, frozenset({Agent.OXALIPLATIN}))
+    recorded = _oxaliplatin_failure(facts, exposures, thresholds, recurrence_onset)
+    if recorded.failure is True:
+        return recorded
+    relevant = [
+        record
+        for record in possible_oxaliplatin(facts)
+        if _oxaliplatin_failure(
+            facts,
+            (TherapyExposure(Agent.OXALIPLATIN, record.effective, None, record.sources),),
+            thresholds,
+            recurrence_onset,
+        ).failure
+        is not False
+    ]
+    if not relevant:
+        return recorded
+    months = int(thresholds["oxaliplatin_failure_months"])
+    dates = ", ".join(r.effective.isoformat() if r.effective else "undated" for r in relevant[:3])
+    more = f" and {len(relevant) - 3} more" if len(relevant) > 3 else ""
+    count = f"{len(relevant)} medication record{'s' if len(relevant) > 1 else ''}"
+    detail = (
+        f"{recorded.detail}; the drug of {count} ({dates}{more}) is not identified or could not be read, "
+        f"and if {'any was' if len(relevant) > 1 else 'it was'} oxaliplatin, failure within {months} "
+        "months cannot be excluded"
+    )
+    references = tuple(dict.fromkeys(s for r in relevant for s in r.sources))
+    return OxaliplatinResult(
+        None,
+        detail,
+        False,
+        tuple(dict.fromkeys(recorded.sources + references)),
+        unidentified=references,
+        dates_unknown=recorded.failure is None,
+    )
+
+
+def _oxaliplatin_failure(
+    facts: PatientFacts,
+    exposures: tuple[TherapyExposure, ...],
+    thresholds: Mapping[str, float],
+    recurrence_onset: date | None,
+) -> OxaliplatinResult:
+    """Oxaliplatin failure judged from these oxaliplatin exposures (see :func:`compute_oxaliplatin`)."""
     sources = _sources_of(exposures)
     months = int(thresholds["oxaliplatin_failure_months"])
     if not exposures:
@@ -703,7 +762,9 @@ def compute_oxaliplatin(
             )
     if detected is None or undated:
         missing = "dates of oxaliplatin are" if undated else "date the liver metastases were detected is"
-        return OxaliplatinResult(None, f"oxaliplatin recorded, but the {missing} not", False, sources)
+        return OxaliplatinResult(
+            None, f"oxaliplatin recorded, but the {missing} not", False, sources, dates_unknown=True
+        )
     last_given = max(last for _, last in dated)
     if recurrence_onset is not None and last_given < recurrence_onset:
         detail = (

@@ -5,7 +5,8 @@ the same :class:`Decision`. It derives the patient context once, evaluates every
 and turns each rule that fires into one :class:`Recommendation` whose text, facts, citations,
 alternatives, missing data, disagreements, newer evidence, pathway and actions all come from the
 rule base. Patients without both a confirmed colorectal primary and confirmed liver metastases get
-no recommendation at all.
+no recommendation at all: only the out-of-scope rules are evaluated for them, which report a data
+problem (a record that may be the missing condition could not be read) and recommend nothing.
 """
 
 from __future__ import annotations
@@ -219,12 +220,39 @@ def _recommendation(rule: Rule, ev: _Evaluator, missing_specs: list[MissingSpec]
     )
 
 
-def _not_applicable_reason(facts: PatientFacts) -> str:
+def _not_applicable_reason(facts: PatientFacts, data_problem: bool) -> str:
     if facts.primary is None and facts.liver_metastases is None:
-        return "No confirmed colorectal primary and no confirmed liver metastases are recorded."
-    if facts.primary is None:
-        return "Liver metastases are recorded, but no confirmed colorectal primary."
-    return "A confirmed colorectal primary is recorded, but no confirmed liver metastases."
+        reason = "No confirmed colorectal primary and no confirmed liver metastases are recorded."
+    elif facts.primary is None:
+        reason = "Liver metastases are recorded, but no confirmed colorectal primary."
+    else:
+        reason = "A confirmed colorectal primary is recorded, but no confirmed liver metastases."
+    if data_problem:
+        reason += " A record that may be the missing one could not be read, so scope is undecided."
+    return reason
+
+
+def _evaluate(rules: list[Rule], ev: _Evaluator) -> list[Recommendation]:
+    """The recommendations of the rules that fire, most important first."""
+    fired = [rule for rule in rules if ev.applies(rule.when, rule.unless)]
+    suppressed = {other for rule in fired for other in rule.suppresses}
+    fired = [rule for rule in fired if rule.id not in suppressed]
+    gathered: dict[str, MissingSpec] = {}
+    for rule in fired:
+        if not rule.collect_missing:
+            for spec in ev.missing_items(rule.missing):
+                gathered.setdefault(spec.code, spec)
+    recommendations: list[Recommendation] = []
+    for rule in fired:
+        specs = ev.missing_items(rule.missing)
+        if rule.collect_missing:
+            own = {spec.code for spec in specs}
+            specs += [spec for code, spec in gathered.items() if code not in own]
+            if not specs:
+                continue
+        recommendations.append(_recommendation(rule, ev, specs))
+    recommendations.sort(key=lambda r: (INDICATOR_RANK[r.indicator], r.priority, r.rule_id))
+    return recommendations
 
 
 def decide(
@@ -243,34 +271,18 @@ def decide(
         policy: Site choices the sources leave open; the defaults when ``None``.
     """
     policy = policy or DecisionPolicy()
+    in_scope = facts.primary is not None and facts.liver_metastases is not None
+    rules = [rule for rule in knowledge.rules if rule.out_of_scope is not in_scope]
+    ctx = build_context(facts, knowledge.threshold_values(), today=today, policy=policy)
+    recommendations = _evaluate(rules, _Evaluator(ctx, knowledge))
     if facts.primary is None or facts.liver_metastases is None:
         return Decision(
             applicable=False,
-            reason=_not_applicable_reason(facts),
-            recommendations=(),
+            reason=_not_applicable_reason(facts, bool(recommendations)),
+            recommendations=tuple(recommendations),
             derived=(),
             knowledge_version=knowledge.version,
         )
-    ctx = build_context(facts, knowledge.threshold_values(), today=today, policy=policy)
-    ev = _Evaluator(ctx, knowledge)
-    fired = [rule for rule in knowledge.rules if ev.applies(rule.when, rule.unless)]
-    suppressed = {other for rule in fired for other in rule.suppresses}
-    fired = [rule for rule in fired if rule.id not in suppressed]
-    gathered: dict[str, MissingSpec] = {}
-    for rule in fired:
-        if not rule.collect_missing:
-            for spec in ev.missing_items(rule.missing):
-                gathered.setdefault(spec.code, spec)
-    recommendations: list[Recommendation] = []
-    for rule in fired:
-        specs = ev.missing_items(rule.missing)
-        if rule.collect_missing:
-            own = {spec.code for spec in specs}
-            specs += [spec for code, spec in gathered.items() if code not in own]
-            if not specs:
-                continue
-        recommendations.append(_recommendation(rule, ev, specs))
-    recommendations.sort(key=lambda r: (INDICATOR_RANK[r.indicator], r.priority, r.rule_id))
     site = facts.primary.site
     where = f" ({display(site.value)})" if site is not None else ""
     return Decision(

@@ -177,6 +177,11 @@ class Rule:
             message), so one message is not shown twice.
         assumes_pmmr: The suggested regimen is the sources' regimen for pMMR/MSS tumours; when
             MMR/MSI is unknown the card is marked "MMR pending" and offers the test.
+        out_of_scope: The rule is evaluated only for patients out of scope (no confirmed colorectal
+            primary with confirmed liver metastases), and every other rule only for patients in
+            scope. Such a rule reports a data problem and recommends nothing: the loader refuses it
+            with regimens, a pathway, alternatives, actions, newer evidence, disagreements, the
+            missing-data role or a critical indicator.
     """
 
     id: str
@@ -203,6 +208,7 @@ class Rule:
     collect_missing: bool
     suppresses: tuple[str, ...] = ()
     assumes_pmmr: bool = False
+    out_of_scope: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -545,6 +551,7 @@ _RULE_OPTIONAL = {
     "collect_missing",
     "suppresses",
     "assumes_pmmr",
+    "out_of_scope",
 }
 
 
@@ -624,6 +631,22 @@ def _rule(
     assumes_pmmr = entry.get("assumes_pmmr", False)
     if not isinstance(assumes_pmmr, bool):
         raise KnowledgeError(f"{where}: 'assumes_pmmr' must be true or false")
+    out_of_scope = entry.get("out_of_scope", False)
+    if not isinstance(out_of_scope, bool):
+        raise KnowledgeError(f"{where}: 'out_of_scope' must be true or false")
+    if out_of_scope:
+        offending = [
+            key
+            for key in ("regimens", "pathway", "alternatives", "actions", "newer", "disagreements")
+            if entry.get(key)
+        ]
+        offending += [key for key, on in (("collect_missing", collect), ("assumes_pmmr", assumes_pmmr)) if on]
+        if entry["indicator"] == "critical":
+            offending.append("a critical indicator")
+        if offending:
+            raise KnowledgeError(
+                f"{where}: an out-of-scope rule recommends nothing; remove {', '.join(offending)}"
+            )
     return Rule(
         id=rule_id,
         topic=topic,
@@ -649,6 +672,7 @@ def _rule(
         collect_missing=collect,
         suppresses=_str_list(entry, "suppresses", where),
         assumes_pmmr=assumes_pmmr,
+        out_of_scope=out_of_scope,
     )
 
 

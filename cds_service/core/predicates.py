@@ -37,6 +37,7 @@ from cds_service.core.facts import (
     HepatectomyComplexity,
     Margin,
     PrimarySite,
+    RecordKind,
     Resectability,
     Symptom,
 )
@@ -261,6 +262,21 @@ def anti_egfr_reasons(ctx: PatientContext) -> tuple[AntiEgfrReason, ...]:
 def applicable(ctx: PatientContext) -> bool:
     """A confirmed colorectal primary and confirmed liver metastases are recorded."""
     return ctx.applicable
+
+
+@predicate
+def scope_blocked_by_unreadable_record(ctx: PatientContext) -> bool:
+    """Out of scope only for want of records that could not be read: every missing condition (the
+    colorectal primary, the liver metastases) has a record recognised as it by its code but skipped
+    as not valid FHIR. Patients who simply lack one are not concerned."""
+    facts = ctx.facts
+    kinds = {fact.value for fact in facts.unreadable}
+    missing = []
+    if facts.primary is None:
+        missing.append(RecordKind.COLORECTAL_PRIMARY)
+    if facts.liver_metastases is None:
+        missing.append(RecordKind.LIVER_METASTASES)
+    return bool(missing) and all(kind in kinds for kind in missing)
 
 
 @predicate
@@ -1178,8 +1194,22 @@ def no_oxaliplatin_failure(ctx: PatientContext) -> bool:
 
 @predicate
 def oxaliplatin_failure_unknown(ctx: PatientContext) -> bool:
-    """Oxaliplatin is recorded but its dates cannot exclude failure."""
+    """Oxaliplatin failure can be neither established nor excluded: oxaliplatin is recorded without
+    usable dates, or records whose drug is unknown may be oxaliplatin within the window."""
     return ctx.oxaliplatin.failure is None
+
+
+@predicate
+def oxaliplatin_dates_unknown(ctx: PatientContext) -> bool:
+    """Oxaliplatin is recorded but its dates (or the detection date) cannot exclude failure."""
+    return ctx.oxaliplatin.failure is None and ctx.oxaliplatin.dates_unknown
+
+
+@predicate
+def oxaliplatin_drugs_unidentified(ctx: PatientContext) -> bool:
+    """Medication records whose drug is unknown (or could not be read) may be oxaliplatin within the
+    failure window, so failure cannot be excluded."""
+    return ctx.oxaliplatin.failure is None and bool(ctx.oxaliplatin.unidentified)
 
 
 @predicate

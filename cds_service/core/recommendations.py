@@ -249,7 +249,9 @@ class Decision:
 
     Attributes:
         applicable: True when the patient has a confirmed colorectal primary and confirmed liver
-            metastases; otherwise no CRLM recommendation is made.
+            metastases; otherwise no CRLM recommendation is made, and ``recommendations`` holds
+            only data-problem cards that recommend nothing (a record that may be the missing
+            condition could not be read), usually none.
         reason: Why the patient is (not) in scope, in one sentence (for ``--explain`` and logs;
             free of identifiers).
         recommendations: One per concern, ordered by importance.

@@ -22,14 +22,27 @@ from cds_service.core.context import (
     ResectabilityBasis,
     TimingCategory,
     mdt_assessments,
+    possible_oxaliplatin,
     timing_label,
 )
-from cds_service.core.facts import Agent, Fact, HepatectomyComplexity, Symptom
+from cds_service.core.facts import Agent, Fact, HepatectomyComplexity, RecordKind, Symptom
 from cds_service.core.policy import TIMING_SHORT_LABELS, TimingDefinition
 from cds_service.core.predicates import anti_egfr_reasons, primary_in_place
 from cds_service.core.recommendations import FactUsed
 
 NOT_RECORDED = "not recorded"
+#: What a record that could not be read would have been, in words.
+RECORD_KINDS: dict[RecordKind, str] = {
+    RecordKind.COLORECTAL_PRIMARY: "colorectal primary",
+    RecordKind.LIVER_METASTASES: "liver metastases",
+    RecordKind.EXTRAHEPATIC_METASTASIS: "extrahepatic metastasis",
+    RecordKind.OTHER_PRIMARY_CANCER: "other primary cancer",
+    RecordKind.PRIMARY_COMPLICATION: "complication of the primary",
+    RecordKind.CIRRHOSIS: "cirrhosis",
+    RecordKind.SYSTEMIC_THERAPY: "systemic therapy",
+}
+#: Most records of unknown drug listed one by one on a card; the rest are counted.
+MAX_RECORD_ROWS = 5
 
 FactView = Callable[[PatientContext], tuple[FactUsed, ...]]
 Placeholder = Callable[[PatientContext], str]
@@ -149,6 +162,57 @@ def view_liver_metastases(ctx: PatientContext) -> tuple[FactUsed, ...]:
     if liver is None:
         return ()
     return (used("Liver metastases", liver.condition, text="confirmed", note=liver.condition.value),)
+
+
+@fact_view
+def view_scope(ctx: PatientContext) -> tuple[FactUsed, ...]:
+    """The two conditions that decide scope: read and confirmed, or not found."""
+    primary, liver = ctx.facts.primary, ctx.facts.liver_metastases
+    return (
+        used(
+            "Colorectal primary",
+            primary.condition if primary else None,
+            text="confirmed",
+            missing_note="no readable confirmed record",
+        ),
+        used(
+            "Liver metastases",
+            liver.condition if liver else None,
+            text="confirmed",
+            missing_note="no readable confirmed record",
+        ),
+    )
+
+
+@fact_view
+def view_unreadable_records(ctx: PatientContext) -> tuple[FactUsed, ...]:
+    """Records recognised by their code but not read because they are not valid FHIR R4."""
+    return tuple(
+        FactUsed("Record not read", RECORD_KINDS[fact.value], fact.sources, None, fact.note)
+        for fact in ctx.facts.unreadable
+    )
+
+
+@fact_view
+def view_unidentified_medications(ctx: PatientContext) -> tuple[FactUsed, ...]:
+    """The medication records of unknown drug that keep oxaliplatin failure open, one per row."""
+    named = set(ctx.oxaliplatin.unidentified)
+    records = [r for r in possible_oxaliplatin(ctx.facts) if set(r.sources) & named]
+    rows = [
+        FactUsed(
+            "Medication record, drug unknown",
+            f"{RECORD_KINDS[r.value]} record not read" if isinstance(r.value, RecordKind) else str(r.value),
+            r.sources,
+            r.effective,
+            r.note,
+        )
+        for r in records[:MAX_RECORD_ROWS]
+    ]
+    if len(records) > MAX_RECORD_ROWS:
+        rest = records[MAX_RECORD_ROWS:]
+        sources, note = few(tuple(s for r in rest for s in r.sources))
+        rows.append(FactUsed("Medication records, drug unknown", f"{len(rest)} more", sources, None, note))
+    return tuple(rows)
 
 
 @fact_view
@@ -635,6 +699,26 @@ def text_cycles_detail(ctx: PatientContext) -> str:
 def text_oxaliplatin_detail(ctx: PatientContext) -> str:
     """The oxaliplatin dates behind the failure status."""
     return ctx.oxaliplatin.detail
+
+
+@placeholder
+def text_scope_status(ctx: PatientContext) -> str:
+    """Which of the two scope conditions was read, and which was recognised only in records that
+    could not be read (no references here: the facts used list them)."""
+    facts = ctx.facts
+    unreadable = {fact.value for fact in facts.unreadable}
+    parts: list[str] = []
+    for present, kind, name, read in (
+        (facts.primary is not None, RecordKind.COLORECTAL_PRIMARY, "a colorectal primary", "was"),
+        (facts.liver_metastases is not None, RecordKind.LIVER_METASTASES, "liver metastases", "were"),
+    ):
+        if present:
+            parts.append(f"confirmed {name.removeprefix('a ')} {read} read")
+        elif kind in unreadable:
+            parts.append(f"a record of {name} could not be read because it is not valid FHIR R4")
+        else:
+            parts.append(f"no record of {name} was found")
+    return "; ".join(parts)
 
 
 @placeholder

@@ -30,6 +30,7 @@ from cds_service.core.facts import (
     PatientFacts,
     PrimarySite,
     PrimaryTumour,
+    RecordKind,
     Resectability,
     Symptom,
     TherapyExposure,
@@ -90,6 +91,25 @@ def liver_resection(
     return LiverProcedure(kind, performed, (ref(f"{kind}-1", "Procedure"),), margin_fact)
 
 
+def unread(kind: RecordKind, name: str | None = None) -> Fact[RecordKind]:
+    """A record the mapping recognised as ``kind`` but could not read (not valid FHIR)."""
+    resource = "MedicationRequest" if kind is RecordKind.SYSTEMIC_THERAPY else "Condition"
+    return Fact(
+        kind, (ref(name or f"unread-{kind.value}", resource),), note="not valid FHIR R4: 1 problem(s)"
+    )
+
+
+def unknown_drug(on: date | None, name: str | None = None) -> Fact[str]:
+    """A medication order (dated ``on``) whose drug is unknown: its Medication was not supplied."""
+    label = name or f"order-{on.isoformat() if on else 'undated'}"
+    return Fact(
+        f"Medication/{label}",
+        (ref(label, "MedicationRequest"),),
+        on,
+        "the Medication it references was not supplied and could not be read: record which drug this is",
+    )
+
+
 def conflict(message: str, *sources: str) -> DataNote:
     """A conflict note from the mapping."""
     return DataNote("conflict", message, tuple(sources))
@@ -139,12 +159,15 @@ def crlm(
     has_primary: bool = True,
     has_liver: bool = True,
     birth_date: date | None = date(1960, 5, 17),
+    unreadable: tuple[Fact[RecordKind], ...] = (),
+    unidentified: tuple[Fact[str], ...] = (),
 ) -> PatientFacts:
     """A patient with colorectal liver metastases; see the module docstring for the baseline
     (``measured`` dates the lesion count and size, ``mdt_date`` the MDT assessment). As the mapping
     does, every MDT assessment (``mdt_earlier`` plus ``mdt``) is kept in ``mdt_history`` and the
     latest-dated one is the current ``mdt_resectability``; ``onsets`` are the onsets of active
-    liver-metastasis Conditions (by default the detection date alone)."""
+    liver-metastasis Conditions (by default the detection date alone); ``unreadable`` are records the
+    mapping could not read and ``unidentified`` medication records of unknown drug."""
     assessments = [
         Fact(value, (ref(f"mdt-resectability-earlier-{i}"),), when)
         for i, (value, when) in enumerate(mdt_earlier)
@@ -208,6 +231,8 @@ def crlm(
         liver_procedures=liver_procedures,
         data_notes=data_notes,
         pre_hepatectomy_cycles=fact(cycles, "cycles"),
+        unreadable=unreadable,
+        unidentified_medications=unidentified,
     )
 
 

@@ -1,6 +1,7 @@
 """Hypothesis strategies for random but well-typed patient facts and policies.
 
-Every field may be unknown, and boundary values of the rule thresholds (2, 3, 5 cm; 20, 30, 40%;
+Every field may be unknown (or unreadable: records the mapping could not read, medication records of
+unknown drug), and boundary values of the rule thresholds (2, 3, 5 cm; 20, 30, 40%;
 4 lesions; 8 cycles; 12 months) are over-represented so the properties probe the edges.
 """
 
@@ -24,12 +25,13 @@ from cds_service.core.facts import (
     MutationStatus,
     PatientFacts,
     PrimarySite,
+    RecordKind,
     Resectability,
     Symptom,
     TherapyExposure,
 )
 
-from .builders import crlm, exposure, liver_resection
+from .builders import crlm, exposure, liver_resection, unknown_drug, unread
 
 DATES = st.dates(min_value=date(2023, 1, 1), max_value=date(2027, 3, 1))
 
@@ -145,6 +147,13 @@ def patient_facts(draw: st.DrawFn) -> PatientFacts:
         "has_primary": draw(st.sampled_from([True, True, True, False])),
         "has_liver": draw(st.sampled_from([True, True, True, False])),
         "birth_date": draw(maybe(st.sampled_from([date(1945, 3, 1), date(1950, 12, 1), date(1960, 5, 17)]))),
+        "unreadable": tuple(
+            unread(kind, f"unread-{i}")
+            for i, kind in enumerate(draw(st.lists(st.sampled_from(list(RecordKind)), max_size=2)))
+        ),
+        "unidentified": tuple(
+            unknown_drug(draw(maybe(DATES)), f"unknown-{i}") for i in range(draw(st.integers(0, 2)))
+        ),
     }
     return crlm(**kwargs)
 

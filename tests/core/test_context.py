@@ -27,6 +27,7 @@ from cds_service.core.facts import (
     MmrStatus,
     PatientFacts,
     PrimarySite,
+    RecordKind,
     Resectability,
 )
 from cds_service.core.policy import DecisionPolicy, TimingDefinition
@@ -44,6 +45,8 @@ from .builders import (
     folfox,
     liver_resection,
     ref,
+    unknown_drug,
+    unread,
 )
 
 SYNC = TimingCategory.SYNCHRONOUS
@@ -328,6 +331,91 @@ def test_oxaliplatin_unknown_without_detection_date() -> None:
     """Dated oxaliplatin cannot be judged when the detection date of the metastases is missing."""
     facts = crlm(detected=None, therapies=(exposure(Agent.OXALIPLATIN, date(2026, 1, 1)),))
     assert context(facts).oxaliplatin.failure is None
+
+
+OLD_OXALIPLATIN = exposure(Agent.OXALIPLATIN, date(2024, 11, 1), date(2025, 3, 1))
+UNDATED_OXALIPLATIN = exposure(Agent.OXALIPLATIN, None)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "failure", "unidentified", "dates_unknown"),
+    [
+        ({"unidentified": (unknown_drug(date(2026, 3, 1)),)}, None, ("order-2026-03-01",), False),
+        ({"unidentified": (unknown_drug(date(2025, 9, 1)),)}, None, ("order-2025-09-01",), False),
+        ({"unidentified": (unknown_drug(date(2025, 8, 31)),)}, False, (), False),
+        ({"unidentified": (unknown_drug(None),)}, None, ("order-undated",), False),
+        ({"unidentified": (unknown_drug(date(2026, 10, 1)),)}, False, (), False),
+        (
+            {
+                "unidentified": (unknown_drug(date(2026, 10, 1)),),
+                "status": DiseaseStatus.PROGRESSION,
+                "status_date": date(2026, 11, 20),
+            },
+            None,
+            ("order-2026-10-01",),
+            False,
+        ),
+        (
+            {"unidentified": (unknown_drug(date(2026, 3, 1)),), "therapies": (OLD_OXALIPLATIN,)},
+            None,
+            ("order-2026-03-01",),
+            False,
+        ),
+        (
+            {"unidentified": (unknown_drug(date(2026, 3, 1)),), "therapies": (UNDATED_OXALIPLATIN,)},
+            None,
+            ("order-2026-03-01",),
+            True,
+        ),
+        (
+            {
+                "unidentified": (unknown_drug(date(2026, 3, 1)),),
+                "therapies": (exposure(Agent.OXALIPLATIN, date(2025, 11, 1), date(2026, 3, 1)),),
+            },
+            True,
+            (),
+            False,
+        ),
+        (
+            {"unidentified": (unknown_drug(date(2026, 3, 1)),), "detected": None},
+            None,
+            ("order-2026-03-01",),
+            False,
+        ),
+        ({"unreadable": (unread(RecordKind.SYSTEMIC_THERAPY, "bad"),)}, None, ("bad",), False),
+        ({"unreadable": (unread(RecordKind.COLORECTAL_PRIMARY, "bad"),)}, False, (), False),
+        ({"therapies": (UNDATED_OXALIPLATIN,)}, None, (), True),
+    ],
+    ids=[
+        "six-months-before",
+        "twelve-months-before",
+        "just-over-twelve-months",
+        "undated",
+        "after-detection",
+        "after-detection-then-progression",
+        "old-oxaliplatin-and-unknown-drug",
+        "undated-oxaliplatin-and-unknown-drug",
+        "failure-established",
+        "no-detection-date",
+        "unreadable-systemic-therapy",
+        "unreadable-condition",
+        "undated-oxaliplatin-only",
+    ],
+)
+def test_records_of_unknown_drug_leave_oxaliplatin_failure_open(
+    kwargs: dict[str, object],
+    failure: bool | None,
+    unidentified: tuple[str, ...],
+    dates_unknown: bool,
+) -> None:
+    """A record of unknown drug that would be oxaliplatin failure were it oxaliplatin (before the
+    metastases within 12 months, undated, or before a progression within 62 days) makes failure
+    unknown and is named; one outside the window, or an established failure, changes nothing."""
+    result = context(crlm(**kwargs)).oxaliplatin  # type: ignore[arg-type]
+    assert result.failure is failure
+    assert tuple(s.split("/", 1)[1] for s in result.unidentified) == unidentified
+    assert result.dates_unknown is dates_unknown
+    assert ("not identified or could not be read" in result.detail) is bool(unidentified)
 
 
 @pytest.mark.parametrize(

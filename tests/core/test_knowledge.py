@@ -74,9 +74,9 @@ def test_every_catalogue_entry_is_used() -> None:
 
 def test_newer_sources_are_marked_with_status() -> None:
     """Sources beyond the seeds are marked newer with an evidence status; seeds and the service's own
-    readings are not."""
+    readings and data contract are not."""
     for source_id, citation in KNOWLEDGE.sources.items():
-        own = source_id.startswith("seed-") or source_id == "service-reading"
+        own = source_id.startswith("seed-") or source_id in ("service-reading", "service-data-contract")
         assert citation.newer is (not own)
         assert (citation.status is not None) is citation.newer
 
@@ -107,6 +107,14 @@ def test_priorities_sort_by_indicator() -> None:
     ranks = {"critical": 0, "warning": 1, "info": 2}
     ordered = sorted(KNOWLEDGE.rules, key=lambda r: r.priority)
     assert [ranks[r.indicator.value] for r in ordered] == sorted(ranks[r.indicator.value] for r in ordered)
+
+
+def test_out_of_scope_rules_only_report_data_problems() -> None:
+    """The only rule evaluated out of scope is the data-problem card, and it recommends nothing."""
+    out = [r for r in KNOWLEDGE.rules if r.out_of_scope]
+    assert [r.id for r in out] == ["data-unreadable-record"]
+    assert not any(r.regimens or r.pathway or r.actions or r.alternatives for r in out)
+    assert all("applicable" not in r.when for r in out)
 
 
 def test_only_safety_conflicts_are_critical() -> None:
@@ -183,6 +191,32 @@ def test_extra_valid_rule_is_accepted() -> None:
             "unknown predicate",
         ),
         ('indicator = "info"', 'indicator = "warning"', "warning rules must sort before every info rule"),
+        ('when = ["applicable"]', 'when = ["applicable"]\nout_of_scope = "yes"', "out_of_scope"),
+        (
+            'when = ["applicable"]',
+            'when = ["applicable"]\nout_of_scope = true\nregimens = ["folfox"]',
+            "out-of-scope rule recommends nothing; remove regimens",
+        ),
+        (
+            'when = ["applicable"]',
+            'when = ["applicable"]\nout_of_scope = true\nactions = ["mdt-referral"]',
+            "remove actions",
+        ),
+        (
+            'when = ["applicable"]',
+            'when = ["applicable"]\nout_of_scope = true\npathway = [{ kind = "surgery", label = "x" }]',
+            "remove pathway",
+        ),
+        (
+            'when = ["applicable"]',
+            'when = ["applicable"]\nout_of_scope = true\nalternatives = ["FOLFOX"]',
+            "remove alternatives",
+        ),
+        (
+            'when = ["applicable"]',
+            'when = ["applicable"]\nout_of_scope = true\nassumes_pmmr = true',
+            "assumes_pmmr",
+        ),
         (
             'summary = "Extra rule."',
             'summary = "' + "x" * 128 + '"\nassumes_pmmr = true',

@@ -4,8 +4,9 @@ MDT has not assessed; a recorded anti-EGFR antibody is a critical card when RAS 
 established, the primary is not known to be left-sided (outside BREAKWATER), or the dated MDT
 assessments say the disease was resectable when it started (or is, with none before it); no FOLFOX
 after oxaliplatin failure; the criteria never call extensive disease resectable; no intensive regimen
-at ECOG 3 or more; provisional and MMR-pending cards say so; no card without both conditions; every
-card cited and coded; critical, then warning, then info; same input, same output.
+at ECOG 3 or more; provisional and MMR-pending cards say so; no clinical card without both conditions
+(only the data-problem card, which recommends nothing, when a record that may be the missing one could
+not be read); every card cited and coded; critical, then warning, then info; same input, same output.
 
 The oracles here read the raw facts, not the core's derived context or its cards, so a bug in the
 derivation cannot hide itself."""
@@ -29,6 +30,7 @@ from cds_service.core.facts import (
     MutationStatus,
     PatientFacts,
     PrimarySite,
+    RecordKind,
     Resectability,
 )
 from cds_service.core.recommendations import ActionKind, Decision, Indicator
@@ -177,17 +179,34 @@ def anti_egfr_conflict_expected(facts: PatientFacts) -> bool:
 
 
 def oxaliplatin_failure_possible(facts: PatientFacts) -> bool:
-    """Oracle from raw facts: oxaliplatin is recorded and failure within 12 months cannot be excluded."""
-    exposures = [t for t in facts.therapies if t.agent is Agent.OXALIPLATIN]
-    if not exposures:
+    """Oracle from raw facts: oxaliplatin, or a medication record of unknown drug (its Medication
+    missing, or a systemic-therapy record not read), is recorded and failure within 12 months cannot
+    be excluded."""
+    last_dates = [t.last_date for t in facts.therapies if t.agent is Agent.OXALIPLATIN]
+    last_dates += [f.effective for f in facts.unidentified_medications]
+    last_dates += [None for f in facts.unreadable if f.value is RecordKind.SYSTEMIC_THERAPY]
+    if not last_dates:
         return False
     liver = facts.liver_metastases
     detected = liver.detected.value if liver is not None and liver.detected is not None else None
-    if detected is None or any(t.last_date is None for t in exposures):
+    if detected is None or any(last is None for last in last_dates):
         return True
-    return any(
-        t.last_date is not None and t.last_date < detected <= add_months(t.last_date, 12) for t in exposures
-    )
+    return any(last is not None and last < detected <= add_months(last, 12) for last in last_dates)
+
+
+def scope_blocked_by_unreadable_record(facts: PatientFacts) -> bool:
+    """Oracle from raw facts: a condition that decides scope is missing, and every missing one has a
+    record of its kind that could not be read."""
+    kinds = {f.value for f in facts.unreadable}
+    missing = [
+        kind
+        for kind, fact in (
+            (RecordKind.COLORECTAL_PRIMARY, facts.primary),
+            (RecordKind.LIVER_METASTASES, facts.liver_metastases),
+        )
+        if fact is None
+    ]
+    return bool(missing) and set(missing) <= kinds
 
 
 @PROPERTY_SETTINGS
@@ -288,12 +307,22 @@ def test_no_folfox_after_oxaliplatin_failure(facts: PatientFacts, policy: Decisi
 @PROPERTY_SETTINGS
 @given(facts=patient_facts(), policy=policies)
 def test_no_card_without_both_conditions(facts: PatientFacts, policy: DecisionPolicy) -> None:
-    """Without a confirmed colorectal primary and confirmed liver metastases there is no card."""
+    """Without a confirmed colorectal primary and confirmed liver metastases there is no clinical
+    card: only the data-problem card, which recommends nothing, and only when a record that may be
+    the missing condition could not be read; in scope it never appears."""
     decision = decide(facts, KNOWLEDGE, today=TODAY, policy=policy)
     in_scope = facts.primary is not None and facts.liver_metastases is not None
     assert decision.applicable is in_scope
-    if not in_scope:
-        assert decision.recommendations == ()
+    recs = decision.recommendations
+    if in_scope:
+        assert not [r for r in recs if RULES[r.rule_id].out_of_scope]
+        return
+    assert [r.rule_id for r in recs] == (
+        ["data-unreadable-record"] if scope_blocked_by_unreadable_record(facts) else []
+    )
+    for rec in recs:
+        assert rec.indicator is not Indicator.CRITICAL
+        assert not (rec.regimens or rec.pathway or rec.actions or rec.alternatives or rec.newer_evidence)
 
 
 @PROPERTY_SETTINGS

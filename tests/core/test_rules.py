@@ -21,6 +21,7 @@ from cds_service.core.facts import (
     MmrStatus,
     PatientFacts,
     PrimarySite,
+    RecordKind,
     Resectability,
     Symptom,
 )
@@ -39,6 +40,8 @@ from .builders import (
     liver_resection,
     rectal,
     ref,
+    unknown_drug,
+    unread,
     unresectable_left_wild_type,
 )
 
@@ -51,6 +54,10 @@ CETUXIMAB = exposure(Agent.CETUXIMAB, date(2026, 10, 1))
 RESECTED = (liver_resection(date(2026, 11, 1)),)
 ENCORAFENIB = exposure(Agent.ENCORAFENIB, date(2026, 10, 1))
 ADAM = DecisionPolicy(timing_definition=TimingDefinition.ADAM_2015)
+UNREAD_PRIMARY = unread(RecordKind.COLORECTAL_PRIMARY, "crc")
+UNREAD_LIVER = unread(RecordKind.LIVER_METASTASES, "lm")
+#: An order of unknown drug six months before the metastases (detected 2026-09-01).
+UNKNOWN_DRUG = unknown_drug(date(2026, 3, 1))
 POSTOPERATIVE_OXALIPLATIN = exposure(Agent.OXALIPLATIN, date(2026, 1, 1), date(2026, 3, 12))
 #: Resected 2025-12-01 (first Condition 2025-08-03), a new liver-metastasis Condition on 2026-09-01.
 RECURRED: dict[str, Any] = {
@@ -469,6 +476,41 @@ CASES: list[Case] = [
         "regimen-oxaliplatin-history-unclear",
         {"therapies": (exposure(Agent.OXALIPLATIN, None),)},
         {"therapies": (OLD_OXALIPLATIN,)},
+    ),
+    case(
+        "regimen-oxaliplatin-history-unclear",
+        {"therapies": (exposure(Agent.OXALIPLATIN, None),)},
+        {"therapies": (exposure(Agent.OXALIPLATIN, None),), "unidentified": (UNKNOWN_DRUG,)},
+    ),
+    case(
+        "regimen-oxaliplatin-drug-unidentified",
+        {"unidentified": (unknown_drug(date(2025, 9, 1)),)},
+        {"unidentified": (unknown_drug(date(2025, 8, 31)),)},
+    ),
+    case("regimen-oxaliplatin-drug-unidentified", {"unidentified": (unknown_drug(None),)}, {}),
+    case(
+        "regimen-oxaliplatin-drug-unidentified",
+        {"unreadable": (unread(RecordKind.SYSTEMIC_THERAPY),)},
+        {"unreadable": (unread(RecordKind.CIRRHOSIS),)},
+    ),
+    case(
+        "regimen-oxaliplatin-drug-unidentified",
+        {"unidentified": (UNKNOWN_DRUG,)},
+        {"unidentified": (UNKNOWN_DRUG,), "therapies": (ADJUVANT_OXALIPLATIN,)},
+    ),
+    case(
+        "regimen-oxaliplatin-drug-unidentified",
+        {"unidentified": (UNKNOWN_DRUG,)},
+        {"unidentified": (UNKNOWN_DRUG,), "mmr": MmrStatus.DEFICIENT},
+    ),
+    case(
+        "regimen-oxaliplatin-drug-unidentified",
+        {
+            "unidentified": (unknown_drug(date(2026, 10, 1)),),
+            "status": DiseaseStatus.PROGRESSION,
+            "status_date": date(2026, 11, 20),
+        },
+        {"unidentified": (unknown_drug(date(2026, 10, 1)),)},
     ),
     case(
         "regimen-upfront-surgery-single-small",
@@ -902,6 +944,34 @@ CASES: list[Case] = [
     case("prognosis-fong-incomplete", {"cea": None}, {}),
     case("missing-data", {"kras": None}, {}),
     case("missing-data", {"data_notes": (conflict("Two KRAS results disagree", ref("kras")),)}, {}),
+    case(
+        "data-unreadable-record",
+        {"has_primary": False, "unreadable": (UNREAD_PRIMARY,)},
+        {"has_primary": False, "unreadable": (UNREAD_LIVER,)},
+    ),
+    case("data-unreadable-record", {"has_liver": False, "unreadable": (UNREAD_LIVER,)}, {"has_liver": False}),
+    case(
+        "data-unreadable-record",
+        {"has_primary": False, "has_liver": False, "unreadable": (UNREAD_PRIMARY, UNREAD_LIVER)},
+        {"has_primary": False, "has_liver": False, "unreadable": (UNREAD_PRIMARY,)},
+    ),
+    case(
+        "data-unreadable-record",
+        {"has_primary": False, "unreadable": (UNREAD_PRIMARY,)},
+        {"unreadable": (UNREAD_PRIMARY,)},
+    ),
+    case(
+        "data-unreadable-record",
+        {"has_liver": False, "unreadable": (UNREAD_LIVER,)},
+        {
+            "has_liver": False,
+            "unreadable": (
+                unread(RecordKind.EXTRAHEPATIC_METASTASIS),
+                unread(RecordKind.OTHER_PRIMARY_CANCER),
+                unread(RecordKind.SYSTEMIC_THERAPY),
+            ),
+        },
+    ),
 ]
 
 
@@ -938,6 +1008,122 @@ def test_no_crlm_card_without_both_conditions(facts: PatientFacts) -> None:
     assert not decision.applicable
     assert decision.recommendations == ()
     assert "no confirmed" in decision.reason.lower()
+
+
+@pytest.mark.parametrize(
+    ("facts", "references"),
+    [
+        (crlm(has_primary=False, unreadable=(UNREAD_PRIMARY,)), ["Condition/crc"]),
+        (crlm(has_liver=False, unreadable=(UNREAD_LIVER,)), ["Condition/lm"]),
+        (
+            crlm(has_primary=False, has_liver=False, unreadable=(UNREAD_PRIMARY, UNREAD_LIVER)),
+            ["Condition/crc", "Condition/lm"],
+        ),
+    ],
+    ids=["primary-unreadable", "liver-unreadable", "both-unreadable"],
+)
+def test_unreadable_record_gives_one_data_problem_card_that_recommends_nothing(
+    facts: PatientFacts, references: list[str]
+) -> None:
+    """Out of scope only because a record could not be read: one warning card that says the patient
+    could not be assessed, names the records with their problem, and recommends nothing."""
+    decision = run(facts)
+    assert not decision.applicable
+    assert "could not be read" in decision.reason
+    (rec,) = decision.recommendations
+    assert (rec.rule_id, rec.topic, rec.indicator) == (
+        "data-unreadable-record",
+        "data-unreadable-record",
+        Indicator.WARNING,
+    )
+    assert "could not assess this patient" in rec.summary
+    assert "makes no recommendation" in rec.statement and "valid FHIR R4" in rec.statement
+    assert not (rec.regimens or rec.pathway or rec.actions or rec.alternatives or rec.newer_evidence)
+    unread_rows = [f for f in rec.facts_used if f.label == "Record not read"]
+    assert [s for f in unread_rows for s in f.sources] == references
+    assert all(f.note and "not valid FHIR R4" in f.note for f in unread_rows)
+    assert [m.code for m in rec.missing] == ["readable-records"]
+    assert [c.source_id for c in rec.citations] == ["service-data-contract"]
+    assert not any(r in rec.statement for r in references)
+
+
+def test_data_problem_card_says_which_condition_was_read() -> None:
+    """The card says which scope condition was read and which record could not be."""
+    (rec,) = run(crlm(has_primary=False, unreadable=(UNREAD_PRIMARY,))).recommendations
+    assert "a record of a colorectal primary could not be read" in rec.statement
+    assert "confirmed liver metastases were read" in rec.statement
+    liver = next(f for f in rec.facts_used if f.label == "Liver metastases")
+    assert (liver.value, liver.sources) == ("confirmed", (ref("liver-mets", "Condition"),))
+
+
+@pytest.mark.parametrize(
+    ("unidentified", "withheld"),
+    [
+        ((UNKNOWN_DRUG,), True),
+        ((unknown_drug(date(2025, 9, 1)),), True),
+        ((unknown_drug(None),), True),
+        ((unknown_drug(date(2025, 8, 31)),), False),
+        ((unknown_drug(date(2026, 10, 1)),), False),
+        ((), False),
+    ],
+    ids=[
+        "six-months-before",
+        "twelve-months-before",
+        "undated",
+        "just-over-twelve",
+        "after-detection",
+        "none",
+    ],
+)
+def test_unknown_drug_in_the_window_withholds_folfox(unidentified: tuple[Any, ...], withheld: bool) -> None:
+    """An order of unknown drug that would be oxaliplatin failure if it were oxaliplatin keeps FOLFOX
+    off the cards; one outside the window does not."""
+    recs = fired(crlm(unidentified=unidentified))
+    folfox_regimens = {code for r in recs.values() for code in r.regimens} & {"folfox"}
+    assert bool(folfox_regimens) is not withheld
+    assert ("regimen-oxaliplatin-drug-unidentified" in recs) is withheld
+
+
+def test_unknown_drug_card_lists_each_order_and_what_to_record() -> None:
+    """The card lists every order of unknown drug with its date and asks for its drug, not for
+    oxaliplatin dates (none is recorded); it never assumes no prior oxaliplatin."""
+    orders = (UNKNOWN_DRUG, unknown_drug(None, "undated-order"))
+    rec = fired(crlm(unidentified=orders))["regimen-oxaliplatin-drug-unidentified"]
+    rows = [f for f in rec.facts_used if f.label == "Medication record, drug unknown"]
+    assert [(f.sources, f.effective) for f in rows] == [
+        ((ref("order-2026-03-01", "MedicationRequest"),), date(2026, 3, 1)),
+        ((ref("undated-order", "MedicationRequest"),), None),
+    ]
+    assert "Record the drug of each medication record listed below" in rec.statement
+    assert "2 medication records (2026-03-01, undated)" in rec.statement
+    assert [m.code for m in rec.missing] == ["medication-drugs"]
+    assert "no prior oxaliplatin is recorded" not in " ".join(
+        r.statement for r in run(crlm(unidentified=orders)).recommendations
+    )
+    assert not {c for r in run(crlm(unidentified=orders)).recommendations for c in r.regimens} & {
+        "folfox",
+        "triplet+bevacizumab",
+        "doublet+anti-egfr",
+    }
+
+
+def test_unknown_drug_card_also_asks_for_undated_oxaliplatin() -> None:
+    """With undated oxaliplatin recorded as well, the one card asks for both the drugs and the dates."""
+    facts = crlm(unidentified=(UNKNOWN_DRUG,), therapies=(exposure(Agent.OXALIPLATIN, None),))
+    recs = fired(facts)
+    assert "regimen-oxaliplatin-history-unclear" not in recs
+    rec = recs["regimen-oxaliplatin-drug-unidentified"]
+    assert "record them too" in rec.statement
+    assert {m.code for m in rec.missing} >= {"medication-drugs", "oxaliplatin-dates"}
+
+
+def test_many_unknown_drug_orders_are_counted_after_five() -> None:
+    """Seven orders of unknown drug: five are listed one by one and the rest counted."""
+    orders = tuple(unknown_drug(date(2026, 3, 1 + i)) for i in range(7))
+    rec = fired(crlm(unidentified=orders))["regimen-oxaliplatin-drug-unidentified"]
+    rows = [f for f in rec.facts_used if f.label.startswith("Medication record")]
+    assert len(rows) == 6
+    assert rows[-1].value == "2 more"
 
 
 def test_applicable_decision_states_its_scope() -> None:

@@ -312,6 +312,20 @@ class Patient:
                     }
                 )
 
+    def medication_order(self, medication: str, authored: str) -> None:
+        """An order whose drug is only a reference to a Medication the record does not hold."""
+        self.resources.append(
+            {
+                "resourceType": "MedicationRequest",
+                "id": self._id("order"),
+                "status": "completed",
+                "intent": "order",
+                "medicationReference": {"reference": medication},
+                "subject": self.subject,
+                "authoredOn": authored,
+            }
+        )
+
     def procedure(self, code: tuple[str, str, str], date: str, stem: str) -> None:
         self.resources.append(
             {
@@ -690,6 +704,27 @@ def scenarios() -> dict[str, Patient]:
     p.lesions(3, 2.0, "2026-11-15", bilobar=True)
     p.flr(35, "2026-11-16")
     p.mdt("resectable", "2026-11-20")
+    cases[p.pid] = p
+
+    # Bad-input review: unreadable or unidentified records are never read as absent.
+    p = Patient("invalid-primary-condition")
+    p.primary("sigmoid", "2026-13-01")
+    p.liver_metastases("2026-10-05")
+    full_workup(p)
+    p.lesions(3, 3.2, "2026-10-10", bilobar=False)
+    p.liver_only("2026-10-10")
+    p.mdt("resectable", "2026-11-05")
+    cases[p.pid] = p
+
+    p = Patient("unknown-drug-order")
+    p.primary("sigmoid", "2025-06-01")
+    p.colectomy("2025-06-20")
+    p.medication_order("Medication/adjuvant-1", "2025-10-01")
+    p.liver_metastases("2026-08-15")
+    full_workup(p)
+    p.lesions(3, 3.0, "2026-08-20", bilobar=False)
+    p.liver_only("2026-08-20")
+    p.mdt("resectable", "2026-09-01")
     cases[p.pid] = p
 
     p = Patient("breast-cancer-liver-metastases")
