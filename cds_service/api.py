@@ -212,7 +212,6 @@ def call_service(service_id: str) -> Response:
     g.issued = tuple(
         IssuedCard(card_uuid_for(hook_request.hook_instance, r.rule_id), r.rule_id, r.topic)
         for r in evaluation.decision.recommendations
-        if evaluation.decision.applicable
     )
     g.cards = len(evaluation.response["cards"])
     g.fetched = list(evaluation.prefetch.fetched) or None

@@ -384,8 +384,6 @@ def build_page(
 ) -> PageModel:
     """The page for one evaluation; ``opened_rule`` (from ``appContext``) is marked, never required."""
     ordered = tuple(sorted(decision.recommendations, key=lambda r: (r.priority, r.rule_id)))
-    if not decision.applicable:
-        ordered = ()
     views = tuple(_recommendation(r, base_url, opened_rule) for r in ordered)
     known = {v.rule_id for v in views}
     return PageModel(

@@ -178,3 +178,19 @@ def test_oversized_feedback_is_refused(app: Flask, client: FlaskClient, body: An
     response = assert_operation_outcome(post_json(client, FEEDBACK, body), 400)
     assert fragment in json.dumps(response)
     assert stored(app) == []
+
+
+def test_feedback_on_the_unreadable_record_card_traces_to_its_rule(app: Flask, client: FlaskClient) -> None:
+    """The card a patient out of scope can get (a relevant record unreadable) is recorded like any other."""
+    from cds_service.cli import request_from_bundle
+    from cds_service.services import load_registry
+    from tests.support import REPO, load_json
+
+    bundle_path = REPO / "tests" / "golden" / "cases" / "invalid-primary-condition" / "bundle.json"
+    service = load_registry(REPO / "fhir_profiles").get("crlm-patient-view")
+    request = request_from_bundle(load_json(bundle_path), service, bundle_path.read_bytes())
+    cards = post_json(client, SERVICE, request).get_json()["cards"]
+    assert [c["source"]["topic"]["code"] for c in cards] == ["data-unreadable-record"]
+    item = {"card": cards[0]["uuid"], "outcome": "overridden", "outcomeTimestamp": "2026-12-01T10:00:00Z"}
+    assert post_json(client, FEEDBACK, item).status_code == 200
+    assert stored(app)[0]["ruleId"] == "data-unreadable-record"

@@ -188,10 +188,28 @@ def test_opened_rule_is_marked_only_when_known(app: Flask) -> None:
 
 def test_not_in_scope_page_has_no_recommendations(app: Flask) -> None:
     """A patient out of scope gets the reason and the facts, and no recommendation sections."""
-    out = Decision(False, "No confirmed liver metastases.", (PATHWAY_REC,), (), "1.2.3")
+    out = Decision(False, "No confirmed liver metastases.", (), (), "1.2.3")
     html = render(app, model(decision=out))
     assert "Not in scope" in html and "No confirmed liver metastases." in html
     assert 'class="recommendation' not in html
+
+
+def test_out_of_scope_data_card_is_shown(app: Flask) -> None:
+    """What the core returns out of scope (only the unreadable-record card) is shown, as on the cards."""
+    unreadable = Recommendation(
+        rule_id="data-unreadable-record",
+        topic="data-unreadable-record",
+        summary="A colorectal primary record could not be read: the patient could not be assessed.",
+        indicator=Indicator.WARNING,
+        priority=10,
+        statement="Fix Condition/primary-1 (invalid onsetDateTime).",
+        facts_used=(),
+        citations=(SEED,),
+    )
+    out = Decision(False, "Out of scope: a relevant record could not be read.", (unreadable,), (), "1.2.3")
+    html = render(app, model(decision=out))
+    assert "Not in scope" in html
+    assert "could not be assessed" in html and 'class="recommendation' in html
 
 
 @pytest.mark.parametrize(
